@@ -1,1 +1,13 @@
-//! placeholder
+//! Cyrus 3.6 configuration: imapd.conf (typed option table, service overrides, per-channel
+//! replication lookups) and cyrus.conf (START/SERVICES/EVENTS/DAEMON, `listen` values).
+//!
+//! Owns parsing and typed access only. Must not depend on a runtime or the store, open
+//! sockets, spawn processes or decide policy; callers (master, sync_client, servers) do that.
+
+#![forbid(unsafe_code)]
+
+pub mod value;
+pub mod options;
+
+pub use options::{Opt, OptDefault, OptDesc, OptKind};
+pub use value::Unit;

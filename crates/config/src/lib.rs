@@ -11,3 +11,11 @@ pub mod options;
 
 pub use options::{Opt, OptDefault, OptDesc, OptKind};
 pub use value::Unit;
+pub mod error;
+pub mod imapd_conf;
+
+pub use error::ImapdConfError;
+pub use imapd_conf::{ConfWarning, ImapdConf, Source};
+pub mod channel;
+
+pub use channel::{Channel, ChannelConfig, Origin, Resolved};

@@ -19,3 +19,10 @@ pub use imapd_conf::{ConfWarning, ImapdConf, Source};
 pub mod channel;
 
 pub use channel::{Channel, ChannelConfig, Origin, Resolved};
+pub mod cyrus_conf;
+pub mod listen;
+
+pub use cyrus_conf::{
+    CyrusConf, CyrusConfError, DaemonEntry, EventEntry, ServiceEntry, StartEntry,
+};
+pub use listen::{Listen, ListenError, SERVICES_FILE, resolve_port};

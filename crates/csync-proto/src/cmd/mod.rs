@@ -1,0 +1,1 @@
+//! Typed csync commands (placeholder).

@@ -111,7 +111,9 @@ impl ImapdConf {
 
     /// `sync_log_unsuppressable_channels` (default `squatter`).
     pub fn sync_log_unsuppressable_channels(&self) -> Vec<Channel> {
-        self.string(Opt::SyncLogUnsuppressableChannels).map(parse_channel_list).unwrap_or_default()
+        self.string(Opt::SyncLogUnsuppressableChannels)
+            .map(parse_channel_list)
+            .unwrap_or_default()
     }
 
     /// `sync_rightnow_channel`: `None` when unset, `Unnamed` for `""`.
@@ -145,13 +147,17 @@ impl ImapdConf {
     }
 
     fn global_origin(&self, opt: Opt) -> Origin {
-        self.source(opt).map_or(Origin::Default, |s| Origin::Global(s.key.clone()))
+        self.source(opt)
+            .map_or(Origin::Default, |s| Origin::Global(s.key.clone()))
     }
 
     fn channel_string(&self, channel: Option<&str>, opt: Opt) -> Resolved<Option<String>> {
         if let Some(c) = channel {
             if let Some((key, v)) = self.channel_key(c, opt.name()) {
-                return Resolved { value: Some(v.to_owned()), origin: Origin::Channel(key) };
+                return Resolved {
+                    value: Some(v.to_owned()),
+                    origin: Origin::Channel(key),
+                };
             }
             if opt == Opt::SyncShutdownFile
                 && let Some((key, v)) = self.channel_key(c, "shutdown_file")
@@ -162,10 +168,16 @@ impl ImapdConf {
                     "using {key} as the shutdown file (Cyrus 3.6 ignores this spelling; \
                      {c}_sync_shutdown_file is the 3.6 name)"
                 );
-                return Resolved { value: Some(v.to_owned()), origin: Origin::Channel(key) };
+                return Resolved {
+                    value: Some(v.to_owned()),
+                    origin: Origin::Channel(key),
+                };
             }
         }
-        Resolved { value: self.string(opt).map(str::to_owned), origin: self.global_origin(opt) }
+        Resolved {
+            value: self.string(opt).map(str::to_owned),
+            origin: self.global_origin(opt),
+        }
     }
 
     /// Per-channel value parsed as a duration in seconds; unparsable, or exactly `-1` (3.6
@@ -175,12 +187,20 @@ impl ImapdConf {
         if let Some((key, v)) = channel.and_then(|c| self.channel_key(c, opt.name())) {
             match parse_duration(v, Unit::Seconds) {
                 Ok(secs) if secs != -1 => {
-                    return Resolved { value: secs, origin: Origin::Channel(key) };
+                    return Resolved {
+                        value: secs,
+                        origin: Origin::Channel(key),
+                    };
                 }
-                _ => tracing::warn!(key = %key, value = v, "unparsable; using sync_repeat_interval"),
+                _ => {
+                    tracing::warn!(key = %key, value = v, "unparsable; using sync_repeat_interval")
+                }
             }
         }
-        Resolved { value: self.duration_secs(opt), origin: self.global_origin(opt) }
+        Resolved {
+            value: self.duration_secs(opt),
+            origin: self.global_origin(opt),
+        }
     }
 
     /// Per-channel value parsed with C `atoi`, as 3.6 does: `1` (any non-zero number) is
@@ -191,9 +211,15 @@ impl ImapdConf {
         if let Some((key, v)) = channel.and_then(|c| self.channel_key(c, opt.name())) {
             let n = atoi(v);
             if n != -1 {
-                return Resolved { value: n != 0, origin: Origin::Channel(key) };
+                return Resolved {
+                    value: n != 0,
+                    origin: Origin::Channel(key),
+                };
             }
         }
-        Resolved { value: self.switch(opt), origin: self.global_origin(opt) }
+        Resolved {
+            value: self.switch(opt),
+            origin: self.global_origin(opt),
+        }
     }
 }

@@ -165,13 +165,21 @@ impl ServiceEntry {
 
     /// Idle processes master keeps: `babysit` forces at least 1, UDP at most 1.
     pub fn effective_prefork(&self) -> i64 {
-        let p = if self.babysit && self.prefork == 0 { 1 } else { self.prefork };
+        let p = if self.babysit && self.prefork == 0 {
+            1
+        } else {
+            self.prefork
+        };
         if self.is_datagram() { p.min(1) } else { p }
     }
 
     /// Fork-rate limit: `babysit` turns an unset (0) limit into 10.
     pub fn effective_maxforkrate(&self) -> i64 {
-        if self.babysit && self.maxforkrate == 0 { 10 } else { self.maxforkrate }
+        if self.babysit && self.maxforkrate == 0 {
+            10
+        } else {
+            self.maxforkrate
+        }
     }
 
     /// Process limit: `None` = unlimited (negative `maxchild`); UDP is always 1.
@@ -244,7 +252,10 @@ struct RawEntry {
 impl RawEntry {
     /// First occurrence wins, as `masterconf_getstring`.
     fn get(&self, key: &str) -> Option<&str> {
-        self.args.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.args
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn string(&self, key: &str, default: &str) -> String {
@@ -254,7 +265,9 @@ impl RawEntry {
     /// `masterconf_getint`.
     fn int(&self, key: &str, default: i64) -> i64 {
         match self.get(key).map(str::as_bytes) {
-            Some([d, ..] | [b'-', d, ..]) if d.is_ascii_digit() => atoi(self.get(key).unwrap_or("")),
+            Some([d, ..] | [b'-', d, ..]) if d.is_ascii_digit() => {
+                atoi(self.get(key).unwrap_or(""))
+            }
             _ => default,
         }
     }
@@ -269,7 +282,11 @@ impl RawEntry {
     }
 
     fn cmd(&self) -> Vec<String> {
-        self.get("cmd").unwrap_or("").split_ascii_whitespace().map(str::to_owned).collect()
+        self.get("cmd")
+            .unwrap_or("")
+            .split_ascii_whitespace()
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -277,8 +294,10 @@ impl CyrusConf {
     /// Reads cyrus.conf with start-up semantics (every problem is fatal).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, CyrusConfError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|source| CyrusConfError::Open { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| CyrusConfError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::build(&bytes, path, false)
     }
 
@@ -316,7 +335,11 @@ impl CyrusConf {
                         line: e.line,
                     });
                 }
-                conf.start.push(StartEntry { cmd: e.cmd(), name: e.name, line: e.line });
+                conf.start.push(StartEntry {
+                    cmd: e.cmd(),
+                    name: e.name,
+                    line: e.line,
+                });
             }
         }
         for e in section(&lines, "SERVICES", path)? {
@@ -395,7 +418,12 @@ fn missing(e: &RawEntry, what: &'static str, path: &Path) -> CyrusConfError {
 }
 
 fn multiple(e: &RawEntry, what: &'static str, path: &Path) -> CyrusConfError {
-    CyrusConfError::MultipleEntries { what, name: e.name.clone(), path: path.to_owned(), line: e.line }
+    CyrusConfError::MultipleEntries {
+        what,
+        name: e.name.clone(),
+        path: path.to_owned(),
+        line: e.line,
+    }
 }
 
 /// Splits like repeated `fgets(buf, 4096)`: pieces end after `\n` or at 4095 bytes; the
@@ -407,7 +435,10 @@ fn split_lines(bytes: &[u8]) -> Vec<(u32, &[u8])> {
     let mut n: u32 = 0;
     while !rest.is_empty() {
         let max = rest.len().min(LINE_BUF - 1);
-        let end = rest[..max].iter().position(|&b| b == b'\n').map_or(max, |i| i + 1);
+        let end = rest[..max]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(max, |i| i + 1);
         let mut piece = &rest[..end];
         rest = &rest[end..];
         n = n.saturating_add(1);
@@ -415,7 +446,10 @@ fn split_lines(bytes: &[u8]) -> Vec<(u32, &[u8])> {
             piece = &piece[..piece.len() - 1];
         }
         let piece = piece.split(|&b| b == 0).next().unwrap_or_default();
-        let start = piece.iter().position(|&b| !is_c_space(b)).unwrap_or(piece.len());
+        let start = piece
+            .iter()
+            .position(|&b| !is_c_space(b))
+            .unwrap_or(piece.len());
         let piece = &piece[start..];
         let piece = piece.split(|&b| b == b'#').next().unwrap_or_default();
         out.push((n, piece));
@@ -475,7 +509,10 @@ fn section_body(
         if p[0] == b'}' {
             break;
         }
-        let q = p.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(p.len());
+        let q = p
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(p.len());
         let rest = if q < p.len() {
             if q > 0 && !is_c_space(p[q]) {
                 return Err(CyrusConfError::BadName {
@@ -490,7 +527,11 @@ fn section_body(
         };
         if rest > 0 {
             let args = split_args(&p[rest..], line, path)?;
-            out.push(RawEntry { name: String::from_utf8_lossy(&p[..q]).into_owned(), args, line });
+            out.push(RawEntry {
+                name: String::from_utf8_lossy(&p[..q]).into_owned(),
+                args,
+                line,
+            });
         }
     }
     Ok(i)
@@ -513,7 +554,11 @@ fn split_args(s: &[u8], line: u32, path: &Path) -> Result<Vec<(String, String)>,
         }
         if s.get(p) != Some(&b'=') {
             let c = s.get(p).map_or('\0', |&b| char::from(b));
-            return Err(CyrusConfError::BadArgument { path: path.to_owned(), line, c });
+            return Err(CyrusConfError::BadArgument {
+                path: path.to_owned(),
+                line,
+                c,
+            });
         }
         let key = String::from_utf8_lossy(&s[k0..p]).into_owned();
         p += 1;
@@ -521,7 +566,10 @@ fn split_args(s: &[u8], line: u32, path: &Path) -> Result<Vec<(String, String)>,
         if s.get(p) == Some(&b'"') {
             let v0 = p + 1;
             let close = s[v0..].iter().position(|&b| b == b'"').ok_or_else(|| {
-                CyrusConfError::MissingQuote { path: path.to_owned(), line }
+                CyrusConfError::MissingQuote {
+                    path: path.to_owned(),
+                    line,
+                }
             })?;
             value = &s[v0..v0 + close];
             p = v0 + close + 1;
@@ -536,7 +584,10 @@ fn split_args(s: &[u8], line: u32, path: &Path) -> Result<Vec<(String, String)>,
             }
         }
         if args.len() == MAX_ARGS {
-            return Err(CyrusConfError::TooManyArguments { path: path.to_owned(), line });
+            return Err(CyrusConfError::TooManyArguments {
+                path: path.to_owned(),
+                line,
+            });
         }
         args.push((key, String::from_utf8_lossy(value).into_owned()));
     }

@@ -253,7 +253,9 @@ impl ImapdConf {
 
     /// All overflow keys and values, sorted by key.
     pub fn overflow_entries(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.overflow.iter().map(|(k, s)| (k.as_str(), s.raw.as_str()))
+        self.overflow
+            .iter()
+            .map(|(k, s)| (k.as_str(), s.raw.as_str()))
     }
 
     /// `partition-<name>` entries: name → directory (service overrides honoured).
@@ -283,9 +285,17 @@ impl ImapdConf {
         self.overflow(&format!("archivepartition-{name}"))
     }
 
+    /// A SASL option (`sasl_<name>`, e.g. `pwcheck_method`, `mech_list`) as Cyrus hands it to
+    /// libsasl: overflow lookup, so `<ident>_sasl_<name>` wins for this service.
+    pub fn sasl_option(&self, name: &str) -> Option<&str> {
+        self.overflow(&format!("sasl_{name}"))
+    }
+
     /// `admins`, split on whitespace.
     pub fn admins(&self) -> Vec<&str> {
-        self.string(Opt::Admins).map(|s| s.split_ascii_whitespace().collect()).unwrap_or_default()
+        self.string(Opt::Admins)
+            .map(|s| s.split_ascii_whitespace().collect())
+            .unwrap_or_default()
     }
 
     /// `configdirectory` (always set: reading fails without it).
@@ -309,12 +319,18 @@ impl Builder {
     }
 
     fn read_file(&mut self, path: &Path, from: Option<(&Path, u32)>) -> Result<(), ImapdConfError> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| ImapdConfError::Open { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| ImapdConfError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
         // Cyrus keys the include table by the name as written, not a canonical path.
         if !self.included.insert(path.to_string_lossy().into_owned()) {
             let (from, line) = from.map(|(p, l)| (p.to_owned(), l)).unwrap_or_default();
-            return Err(ImapdConfError::IncludedTwice { path: path.to_owned(), from, line });
+            return Err(ImapdConfError::IncludedTwice {
+                path: path.to_owned(),
+                from,
+                line,
+            });
         }
         self.read_text(&bytes, path)
     }
@@ -362,24 +378,41 @@ impl Builder {
             .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
             .map_or(p.len(), |i| i + start);
         if p.get(klen) != Some(&b':') {
-            return Err(ImapdConfError::InvalidOptionName { path: path.to_owned(), line });
+            return Err(ImapdConfError::InvalidOptionName {
+                path: path.to_owned(),
+                line,
+            });
         }
         let key = String::from_utf8_lossy(&p[..klen]).to_ascii_lowercase();
         let value = trim_end(trim_start(&p[klen + 1..]));
         if value.is_empty() {
-            return Err(ImapdConfError::EmptyValue { path: path.to_owned(), line });
+            return Err(ImapdConfError::EmptyValue {
+                path: path.to_owned(),
+                line,
+            });
         }
         let value = String::from_utf8_lossy(value).into_owned();
         if key.starts_with('@') {
             if key == "@include" {
                 return self.read_file(Path::new(&value), Some((path, line)));
             }
-            return Err(ImapdConfError::InvalidDirective { path: path.to_owned(), line });
+            return Err(ImapdConfError::InvalidDirective {
+                path: path.to_owned(),
+                line,
+            });
         }
-        let source = Source { file: path.to_owned(), line, key: key.clone(), raw: value };
+        let source = Source {
+            file: path.to_owned(),
+            line,
+            key: key.clone(),
+            raw: value,
+        };
         let service_opt = self.ident.as_deref().and_then(|id| {
             let srv = key.get(id.len()..)?.strip_prefix('_')?;
-            key[..id.len()].eq_ignore_ascii_case(id).then(|| Opt::from_name(srv)).flatten()
+            key[..id.len()]
+                .eq_ignore_ascii_case(id)
+                .then(|| Opt::from_name(srv))
+                .flatten()
         });
         let (opt, service_specific) = match service_opt {
             Some(o) => (Some(o), true),
@@ -410,7 +443,11 @@ impl Builder {
             // Cyrus also keeps deprecated options in the overflow table under the full key.
             self.insert_overflow(src.clone())?;
         }
-        self.seen[i] = if service { Seen::Service } else { Seen::Generic };
+        self.seen[i] = if service {
+            Seen::Service
+        } else {
+            Seen::Generic
+        };
         self.values[i] = value;
         self.sources[i] = Some(src);
         Ok(())
@@ -435,7 +472,11 @@ impl Builder {
 
     fn insert_overflow(&mut self, src: Source) -> Result<(), ImapdConfError> {
         if self.overflow.contains_key(&src.key) {
-            return Err(ImapdConfError::Duplicate { key: src.key, path: src.file, line: src.line });
+            return Err(ImapdConfError::Duplicate {
+                key: src.key,
+                path: src.file,
+                line: src.line,
+            });
         }
         self.overflow.insert(src.key.clone(), src);
         Ok(())
@@ -444,10 +485,18 @@ impl Builder {
     fn finish(mut self, path: &Path) -> Result<ImapdConf, ImapdConfError> {
         let dir = match &self.values[Opt::Configdirectory as usize] {
             Value::Str(Some(d)) => d.clone(),
-            _ => return Err(config_dir_error("configdirectory option not specified", path)),
+            _ => {
+                return Err(config_dir_error(
+                    "configdirectory option not specified",
+                    path,
+                ));
+            }
         };
         if !dir.starts_with('/') {
-            return Err(config_dir_error("configdirectory must be fully qualified", path));
+            return Err(config_dir_error(
+                "configdirectory must be fully qualified",
+                path,
+            ));
         }
         if dir == "/" {
             return Err(config_dir_error("configdirectory must not be '/'", path));
@@ -458,19 +507,24 @@ impl Builder {
             }
             if let Value::Str(Some(s)) = &mut self.values[opt as usize] {
                 let prefix = "{configdirectory}";
-                if s.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix)) {
+                if s.get(..prefix.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+                {
                     *s = format!("{dir}{}", &s[prefix.len()..]);
                 }
             }
         }
         // Deprecated options hand their value to the replacement unless that was set too.
         for opt in Opt::all() {
-            let Some((_, replaced_by)) = opt.desc().deprecated else { continue };
+            let Some((_, replaced_by)) = opt.desc().deprecated else {
+                continue;
+            };
             if self.seen[opt as usize] == Seen::No {
                 continue;
             }
             tracing::warn!(option = opt.name(), "deprecated imapd.conf option");
-            self.warnings.push(ConfWarning::Deprecated { opt, replaced_by });
+            self.warnings
+                .push(ConfWarning::Deprecated { opt, replaced_by });
             if let Some(new) = replaced_by
                 && self.seen[new as usize] == Seen::No
                 && std::mem::discriminant(&self.values[new as usize])
@@ -483,9 +537,15 @@ impl Builder {
         let dp = Opt::Defaultpartition as usize;
         if let Value::Str(Some(p)) = &mut self.values[dp] {
             if !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                let (file, line) =
-                    self.sources[dp].as_ref().map(|s| (s.file.clone(), s.line)).unwrap_or_default();
-                return Err(ImapdConfError::DefaultPartition { value: p.clone(), path: file, line });
+                let (file, line) = self.sources[dp]
+                    .as_ref()
+                    .map(|s| (s.file.clone(), s.line))
+                    .unwrap_or_default();
+                return Err(ImapdConfError::DefaultPartition {
+                    value: p.clone(),
+                    path: file,
+                    line,
+                });
             }
             p.make_ascii_lowercase();
         }
@@ -501,7 +561,10 @@ impl Builder {
 }
 
 fn config_dir_error(problem: &'static str, path: &Path) -> ImapdConfError {
-    ImapdConfError::ConfigDirectory { problem, path: path.to_owned() }
+    ImapdConfError::ConfigDirectory {
+        problem,
+        path: path.to_owned(),
+    }
 }
 
 fn trim_start(b: &[u8]) -> &[u8] {
@@ -524,8 +587,13 @@ pub(crate) fn is_c_space(b: u8) -> bool {
 /// `<channel>_<sync option>`, per-host SASL/TLS settings and our `<channel>_shutdown_file`.
 pub fn is_expected_dynamic_key(key: &str) -> bool {
     const PREFIXES: &[&str] = &["partition-", "metapartition-", "archivepartition-", "sasl_"];
-    const SUFFIXES: &[&str] =
-        &["_mechs", "_client_cert", "_client_key", "_password", "_shutdown_file"];
+    const SUFFIXES: &[&str] = &[
+        "_mechs",
+        "_client_cert",
+        "_client_key",
+        "_password",
+        "_shutdown_file",
+    ];
     if PREFIXES.iter().any(|p| key.starts_with(p))
         || SUFFIXES.iter().any(|s| key.ends_with(s))
         || key.contains("searchpartition-")
@@ -571,7 +639,10 @@ fn default_value(opt: Opt) -> Value {
 /// Parses a bitfield value; `Err` carries the first unknown word.
 fn parse_bitfield(names: &[&str], s: &str) -> Result<u64, String> {
     let mut bits = 0u64;
-    for word in s.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty()) {
+    for word in s
+        .split(|c: char| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+    {
         let i = names
             .iter()
             .position(|n| n.split('=').any(|alias| alias == word))
@@ -605,11 +676,21 @@ fn typed_value(opt: Opt, src: &Source) -> Result<Value, ImapdConfError> {
                 "0" | "no" | "f" | "false" => "off",
                 other => other,
             };
-            Value::Enum(names.iter().copied().find(|n| *n == norm).ok_or_else(|| bad("invalid"))?)
+            Value::Enum(
+                names
+                    .iter()
+                    .copied()
+                    .find(|n| *n == norm)
+                    .ok_or_else(|| bad("invalid"))?,
+            )
         }
-        OptKind::StringList(names) => {
-            Value::Enum(names.iter().copied().find(|n| *n == v).ok_or_else(|| bad("invalid"))?)
-        }
+        OptKind::StringList(names) => Value::Enum(
+            names
+                .iter()
+                .copied()
+                .find(|n| *n == v)
+                .ok_or_else(|| bad("invalid"))?,
+        ),
         OptKind::Bitfield(names) => {
             Value::Bitfield(parse_bitfield(names, v).map_err(|_| bad("invalid"))?)
         }

@@ -63,7 +63,10 @@ impl Listen {
             let after = &inner[close + 1..];
             return match after.strip_prefix(':') {
                 Some("") => Err(invalid()),
-                Some(port) => Ok(Listen::Inet { host, port: Some(port.to_owned()) }),
+                Some(port) => Ok(Listen::Inet {
+                    host,
+                    port: Some(port.to_owned()),
+                }),
                 None if after.is_empty() => Ok(Listen::Inet { host, port: None }),
                 None => Err(invalid()),
             };
@@ -74,7 +77,10 @@ impl Listen {
                 host: Some(s[..i].to_owned()),
                 port: Some(s[i + 1..].to_owned()),
             }),
-            None => Ok(Listen::Inet { host: None, port: Some(s.to_owned()) }),
+            None => Ok(Listen::Inet {
+                host: None,
+                port: Some(s.to_owned()),
+            }),
         }
     }
 
@@ -110,9 +116,15 @@ const CYRUS_PORTS: &[(&str, u16)] = &[
 /// udp), looking names up in `services_file` (normally [`SERVICES_FILE`]).
 pub fn resolve_port(port: &str, proto: &str, services_file: &Path) -> Result<u16, ListenError> {
     if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
-        return port.parse().map_err(|_| ListenError::Invalid(port.to_owned()));
+        return port
+            .parse()
+            .map_err(|_| ListenError::Invalid(port.to_owned()));
     }
-    let proto: &'static str = if proto.starts_with("udp") { "udp" } else { "tcp" };
+    let proto: &'static str = if proto.starts_with("udp") {
+        "udp"
+    } else {
+        "tcp"
+    };
     let text = std::fs::read(services_file).map_err(|e| ListenError::ServicesFile {
         path: services_file.to_owned(),
         reason: e.to_string(),
@@ -121,8 +133,12 @@ pub fn resolve_port(port: &str, proto: &str, services_file: &Path) -> Result<u16
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or_default();
         let mut words = line.split_ascii_whitespace();
-        let (Some(name), Some(pp)) = (words.next(), words.next()) else { continue };
-        let Some((num, p)) = pp.split_once('/') else { continue };
+        let (Some(name), Some(pp)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Some((num, p)) = pp.split_once('/') else {
+            continue;
+        };
         if p != proto || !(name == port || words.any(|alias| alias == port)) {
             continue;
         }
@@ -149,7 +165,10 @@ mod tests {
     use super::*;
 
     fn inet(host: Option<&str>, port: Option<&str>) -> Listen {
-        Listen::Inet { host: host.map(str::to_owned), port: port.map(str::to_owned) }
+        Listen::Inet {
+            host: host.map(str::to_owned),
+            port: port.map(str::to_owned),
+        }
     }
 
     #[test]
@@ -158,23 +177,51 @@ mod tests {
             Listen::parse("/var/run/cyrus/socket/lmtp"),
             Ok(Listen::Unix("/var/run/cyrus/socket/lmtp".into()))
         );
-        assert_eq!(Listen::parse("[::1]:2005"), Ok(inet(Some("::1"), Some("2005"))));
-        assert_eq!(Listen::parse("[2001:db8::5]:csync"), Ok(inet(Some("2001:db8::5"), Some("csync"))));
-        assert_eq!(Listen::parse("[127.0.0.1]"), Ok(inet(Some("127.0.0.1"), None)));
+        assert_eq!(
+            Listen::parse("[::1]:2005"),
+            Ok(inet(Some("::1"), Some("2005")))
+        );
+        assert_eq!(
+            Listen::parse("[2001:db8::5]:csync"),
+            Ok(inet(Some("2001:db8::5"), Some("csync")))
+        );
+        assert_eq!(
+            Listen::parse("[127.0.0.1]"),
+            Ok(inet(Some("127.0.0.1"), None))
+        );
         assert_eq!(Listen::parse("2005"), Ok(inet(None, Some("2005"))));
         assert_eq!(Listen::parse("csync"), Ok(inet(None, Some("csync"))));
-        assert_eq!(Listen::parse("localhost:imap"), Ok(inet(Some("localhost"), Some("imap"))));
+        assert_eq!(
+            Listen::parse("localhost:imap"),
+            Ok(inet(Some("localhost"), Some("imap")))
+        );
         assert_eq!(Listen::parse("::1:143"), Ok(inet(Some("::1"), Some("143"))));
-        assert_eq!(Listen::parse("host:"), Err(ListenError::Invalid("host:".into())));
-        assert_eq!(Listen::parse("[::1"), Err(ListenError::Invalid("[::1".into())));
-        assert_eq!(Listen::parse("[::1]x"), Err(ListenError::Invalid("[::1]x".into())));
-        assert_eq!(Listen::parse("[::1]:"), Err(ListenError::Invalid("[::1]:".into())));
+        assert_eq!(
+            Listen::parse("host:"),
+            Err(ListenError::Invalid("host:".into()))
+        );
+        assert_eq!(
+            Listen::parse("[::1"),
+            Err(ListenError::Invalid("[::1".into()))
+        );
+        assert_eq!(
+            Listen::parse("[::1]x"),
+            Err(ListenError::Invalid("[::1]x".into()))
+        );
+        assert_eq!(
+            Listen::parse("[::1]:"),
+            Err(ListenError::Invalid("[::1]:".into()))
+        );
     }
 
     #[test]
     fn services_lookup() {
         let mut f = tempfile::NamedTempFile::new().expect("tempfile");
-        writeln!(f, "# services\nimap\t\t143/tcp\t\timap2 # comment\nsieve 4190/tcp").expect("w");
+        writeln!(
+            f,
+            "# services\nimap\t\t143/tcp\t\timap2 # comment\nsieve 4190/tcp"
+        )
+        .expect("w");
         let p = f.path();
         assert_eq!(resolve_port("2005", "tcp", p), Ok(2005));
         assert_eq!(resolve_port("imap", "tcp", p), Ok(143));

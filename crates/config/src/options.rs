@@ -6,8 +6,8 @@
 
 mod table;
 
-pub use table::Opt;
 use table::OPTIONS;
+pub use table::Opt;
 
 pub use crate::value::Unit;
 
@@ -147,7 +147,11 @@ mod tests {
         for (i, d) in OPTIONS.iter().enumerate() {
             assert_eq!(d.opt as usize, i, "{}", d.name);
             assert_eq!(Opt::from_name(d.name), Some(d.opt));
-            assert!(d.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            assert!(
+                d.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            );
             if let (OptKind::Duration(u), OptDefault::Str(s)) = (d.kind, d.default) {
                 assert!(crate::value::parse_duration(s, u).is_ok(), "{}", d.name);
             }
@@ -164,7 +168,10 @@ mod tests {
         use OptDefault as D;
         assert_eq!(Opt::SyncRepeatInterval.desc().default, D::Str("1s"));
         assert_eq!(Opt::SyncBatchsize.desc().default, D::Int(8192));
-        assert_eq!(Opt::SyncLogUnsuppressableChannels.desc().default, D::Str("squatter"));
+        assert_eq!(
+            Opt::SyncLogUnsuppressableChannels.desc().default,
+            D::Str("squatter")
+        );
         assert_eq!(Opt::Altnamespace.desc().default, D::Switch(true));
         assert_eq!(Opt::Unixhierarchysep.desc().default, D::Switch(true));
         assert_eq!(Opt::SyncTryImap.desc().default, D::Switch(true));

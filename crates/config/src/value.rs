@@ -182,16 +182,23 @@ mod tests {
         assert_eq!(parse_duration("5x", s), Err(DurationError::BadUnit('x')));
         assert_eq!(parse_duration("5 s", s), Err(DurationError::BadUnit(' ')));
         assert_eq!(parse_duration("5S", s), Err(DurationError::BadUnit('S')));
-        assert_eq!(parse_duration("99999999999", s), Err(DurationError::Overflow));
+        assert_eq!(
+            parse_duration("99999999999", s),
+            Err(DurationError::Overflow)
+        );
         assert_eq!(parse_duration("30000d", s), Err(DurationError::Overflow));
     }
 
     #[test]
     fn switches_every_spelling() {
-        for t in ["1", "yes", "y", "on", "On", "ON", "t", "true", "True", "TRUE", "tuesday"] {
+        for t in [
+            "1", "yes", "y", "on", "On", "ON", "t", "true", "True", "TRUE", "tuesday",
+        ] {
             assert_eq!(parse_switch(t), Some(true), "{t}");
         }
-        for f in ["0", "no", "n", "off", "Off", "OFF", "of", "f", "false", "False", "nope"] {
+        for f in [
+            "0", "no", "n", "off", "Off", "OFF", "of", "f", "false", "False", "nope",
+        ] {
             assert_eq!(parse_switch(f), Some(false), "{f}");
         }
         for bad in ["2", "o", "maybe", "", "-1", "enable"] {

@@ -23,8 +23,17 @@ fn services_syncserver() {
     assert_eq!(s.name, "syncserver");
     assert_eq!(s.cmd, argv("/usr/cyrus/bin/sync_server"));
     assert_eq!(s.listen, "csync");
-    assert_eq!(s.listen_addr(), Ok(Listen::Inet { host: None, port: Some("csync".into()) }));
-    assert_eq!((s.proto.as_str(), s.prefork, s.maxchild, s.maxfds), ("tcp", 0, -1, 0));
+    assert_eq!(
+        s.listen_addr(),
+        Ok(Listen::Inet {
+            host: None,
+            port: Some("csync".into())
+        })
+    );
+    assert_eq!(
+        (s.proto.as_str(), s.prefork, s.maxchild, s.maxfds),
+        ("tcp", 0, -1, 0)
+    );
     assert_eq!((s.maxforkrate, s.babysit, s.line), (0, false, 2));
     assert_eq!(s.max_workers(), None);
 }
@@ -44,13 +53,18 @@ fn start_sync_client_r_z() {
 
 #[test]
 fn start_sync_client_channel1() {
-    let c = parse("START {\n  syncclient       cmd=\"/usr/cyrus/bin/sync_client -r -n channel1\"\n}\n");
-    assert_eq!(c.start[0].cmd, argv("/usr/cyrus/bin/sync_client -r -n channel1"));
+    let c =
+        parse("START {\n  syncclient       cmd=\"/usr/cyrus/bin/sync_client -r -n channel1\"\n}\n");
+    assert_eq!(
+        c.start[0].cmd,
+        argv("/usr/cyrus/bin/sync_client -r -n channel1")
+    );
 }
 
 #[test]
 fn events_period_240() {
-    let c = parse("EVENTS {\n  syncclient       cmd=\"/usr/cyrus/bin/sync_client -A\" period=240\n}\n");
+    let c =
+        parse("EVENTS {\n  syncclient       cmd=\"/usr/cyrus/bin/sync_client -A\" period=240\n}\n");
     let e = &c.events[0];
     assert_eq!((e.name.as_str(), e.period, e.at), ("syncclient", 240, None));
     assert_eq!(e.cmd, argv("/usr/cyrus/bin/sync_client -A"));
@@ -58,13 +72,15 @@ fn events_period_240() {
 
 #[test]
 fn events_at_0800() {
-    let c = parse("EVENTS {\n  syncclient       cmd=\"/usr/cyrus/bin/sync_client -A\" at=0800\n}\n");
+    let c =
+        parse("EVENTS {\n  syncclient       cmd=\"/usr/cyrus/bin/sync_client -A\" at=0800\n}\n");
     assert_eq!((c.events[0].period, c.events[0].at), (0, Some((8, 0))));
 }
 
 #[test]
 fn daemon_repl1sync() {
-    let c = parse("DAEMON {\n  repl1sync        cmd=\"/usr/cyrus/bin/sync_client -r -n repl1\"\n}\n");
+    let c =
+        parse("DAEMON {\n  repl1sync        cmd=\"/usr/cyrus/bin/sync_client -r -n repl1\"\n}\n");
     let d = &c.daemons[0];
     assert_eq!(d.name, "repl1sync");
     assert_eq!(d.cmd, argv("/usr/cyrus/bin/sync_client -r -n repl1"));
@@ -73,15 +89,23 @@ fn daemon_repl1sync() {
 
 #[test]
 fn daemon_repl2sync() {
-    let c = parse("DAEMON {\n  repl2sync        cmd=\"/usr/cyrus/bin/sync_client -r -n repl2\"\n}\n");
-    assert_eq!(c.daemons[0].cmd, argv("/usr/cyrus/bin/sync_client -r -n repl2"));
+    let c =
+        parse("DAEMON {\n  repl2sync        cmd=\"/usr/cyrus/bin/sync_client -r -n repl2\"\n}\n");
+    assert_eq!(
+        c.daemons[0].cmd,
+        argv("/usr/cyrus/bin/sync_client -r -n repl2")
+    );
 }
 
 #[test]
 fn start_offsitesync() {
-    let c = parse("START {\n  offsitesync      cmd=\"/usr/cyrus/bin/sync_client -r -n offsite\"\n}\n");
+    let c =
+        parse("START {\n  offsitesync      cmd=\"/usr/cyrus/bin/sync_client -r -n offsite\"\n}\n");
     assert_eq!(c.start[0].name, "offsitesync");
-    assert_eq!(c.start[0].cmd, argv("/usr/cyrus/bin/sync_client -r -n offsite"));
+    assert_eq!(
+        c.start[0].cmd,
+        argv("/usr/cyrus/bin/sync_client -r -n offsite")
+    );
 }
 
 #[test]
@@ -104,7 +128,10 @@ fn keys_ints_switches() {
          lmtpunix cmd=\"lmtpd\" listen=\"/run/cyrus/lmtp\" babysit=On maxforkrate=-2\n}\n",
     );
     let s = &c.services[0];
-    assert_eq!((s.prefork, s.maxchild, s.maxfds, s.babysit), (5, 100, 0, true));
+    assert_eq!(
+        (s.prefork, s.maxchild, s.maxfds, s.babysit),
+        (5, 100, 0, true)
+    );
     assert_eq!(s.proto, "tcp6");
     assert_eq!((s.effective_prefork(), s.effective_maxforkrate()), (5, 10));
     let u = &c.services[1];
@@ -117,14 +144,27 @@ fn keys_ints_switches() {
 #[test]
 fn comment_inside_quotes_is_missing_quote() {
     let e = err("START {\n  foo cmd=\"foo #1\"\n}\n");
-    assert!(matches!(e, CyrusConfError::MissingQuote { line: 2, .. }), "{e}");
-    assert_eq!(e.to_string(), "configuration file /etc/cyrus.conf: missing \" on line 2");
+    assert!(
+        matches!(e, CyrusConfError::MissingQuote { line: 2, .. }),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "configuration file /etc/cyrus.conf: missing \" on line 2"
+    );
 }
 
 #[test]
 fn bad_character_in_name() {
     let e = err("SERVICES {\n  sync-server cmd=x listen=csync\n}\n");
-    assert!(matches!(e, CyrusConfError::BadName { c: '-', line: 2, .. }));
+    assert!(matches!(
+        e,
+        CyrusConfError::BadName {
+            c: '-',
+            line: 2,
+            ..
+        }
+    ));
     assert_eq!(
         e.to_string(),
         "configuration file /etc/cyrus.conf: bad character '-' in name on line 2"
@@ -134,9 +174,22 @@ fn bad_character_in_name() {
 #[test]
 fn bad_character_in_argument() {
     let e = err("SERVICES {\n  imap cmd=x listen=imap pre_fork=1\n}\n");
-    assert!(matches!(e, CyrusConfError::BadArgument { c: '_', line: 2, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            CyrusConfError::BadArgument {
+                c: '_',
+                line: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = err("DAEMON {\n  d cmd=\"x\" }\n");
-    assert!(matches!(e, CyrusConfError::BadArgument { c: '}', .. }), "{e}");
+    assert!(
+        matches!(e, CyrusConfError::BadArgument { c: '}', .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -160,19 +213,34 @@ fn comments_blank_lines_unknown_sections_and_order() {
 fn section_appearing_twice_only_first_is_read() {
     // 3.6.1 masterconf.c leaves its brace level at 1 after the first processed section, so a
     // second occurrence of the same section is never opened.
-    let c = parse("START {\n a cmd=one\n}\nSERVICES {\n s cmd=x listen=1\n}\nSTART {\n b cmd=two\n}\n");
-    assert_eq!(c.start.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["a"]);
+    let c =
+        parse("START {\n a cmd=one\n}\nSERVICES {\n s cmd=x listen=1\n}\nSTART {\n b cmd=two\n}\n");
+    assert_eq!(
+        c.start.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        vec!["a"]
+    );
     assert_eq!(c.services.len(), 1);
 }
 
 #[test]
 fn missing_cmd_or_listen() {
     let e = err("SERVICES {\n  syncserver cmd=\"sync_server\"\n}\n");
-    assert!(e.to_string().starts_with("unable to find command or port for service 'syncserver'"));
+    assert!(
+        e.to_string()
+            .starts_with("unable to find command or port for service 'syncserver'")
+    );
     let e = err("START {\n  nothing\n}\n");
-    assert!(e.to_string().starts_with("unable to find command for nothing"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("unable to find command for nothing"),
+        "{e}"
+    );
     let e = err("EVENTS {\n  ev period=5\n}\n");
-    assert!(e.to_string().starts_with("unable to find command or port for event 'ev'"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("unable to find command or port for event 'ev'"),
+        "{e}"
+    );
     // On reload the entry is dropped with a warning instead.
     let c = CyrusConf::parse_reload("SERVICES {\n  s cmd=x\n  t cmd=y listen=1\n}\n", "/c")
         .expect("reload");
@@ -183,9 +251,16 @@ fn missing_cmd_or_listen() {
 #[test]
 fn names_unique_across_services_and_daemon() {
     let e = err("SERVICES {\n  sync cmd=x listen=csync\n}\nDAEMON {\n  sync cmd=y\n}\n");
-    assert_eq!(e.to_string(), "multiple entries for service 'sync' (line 5 of /etc/cyrus.conf)");
+    assert_eq!(
+        e.to_string(),
+        "multiple entries for service 'sync' (line 5 of /etc/cyrus.conf)"
+    );
     let e = err("DAEMON {\n  d cmd=y\n  d cmd=z wait=y\n}\n");
-    assert!(e.to_string().starts_with("multiple entries for waitdaemon 'd'"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("multiple entries for waitdaemon 'd'"),
+        "{e}"
+    );
     // START and EVENTS names may repeat.
     let c = parse("EVENTS {\n e cmd=a\n e cmd=b\n}\nSTART {\n s cmd=a\n s cmd=b\n}\n");
     assert_eq!((c.events.len(), c.start.len()), (2, 2));
@@ -197,12 +272,21 @@ fn listen_values() {
         parse(&format!("SERVICES {{\n x cmd=y listen=\"{l}\"\n}}\n")).services[0].listen_addr()
     };
     let inet = |h: Option<&str>, p: Option<&str>| {
-        Ok(Listen::Inet { host: h.map(str::to_owned), port: p.map(str::to_owned) })
+        Ok(Listen::Inet {
+            host: h.map(str::to_owned),
+            port: p.map(str::to_owned),
+        })
     };
     assert_eq!(s("[::1]:2005"), inet(Some("::1"), Some("2005")));
     assert_eq!(s("2005"), inet(None, Some("2005")));
-    assert_eq!(s("replica.example.org:csync"), inet(Some("replica.example.org"), Some("csync")));
-    assert_eq!(s("/var/run/cyrus/socket/lmtp"), Ok(Listen::Unix("/var/run/cyrus/socket/lmtp".into())));
+    assert_eq!(
+        s("replica.example.org:csync"),
+        inet(Some("replica.example.org"), Some("csync"))
+    );
+    assert_eq!(
+        s("/var/run/cyrus/socket/lmtp"),
+        Ok(Listen::Unix("/var/run/cyrus/socket/lmtp".into()))
+    );
 }
 
 #[test]
@@ -216,7 +300,10 @@ fn first_key_wins_and_quotes_need_no_space() {
 fn too_many_arguments() {
     let args: String = (0..65).map(|i| format!(" k{i}=v")).collect();
     let e = err(&format!("START {{\n x cmd=y{args}\n}}\n"));
-    assert!(matches!(e, CyrusConfError::TooManyArguments { line: 2, .. }));
+    assert!(matches!(
+        e,
+        CyrusConfError::TooManyArguments { line: 2, .. }
+    ));
 }
 
 #[test]
@@ -225,7 +312,10 @@ fn load_from_file() {
     let p = dir.path().join("cyrus.conf");
     std::fs::write(&p, "START {\n a cmd=b\n}\n").expect("write");
     assert_eq!(CyrusConf::load(&p).expect("load").start.len(), 1);
-    assert!(matches!(CyrusConf::load(dir.path().join("nope")), Err(CyrusConfError::Open { .. })));
+    assert!(matches!(
+        CyrusConf::load(dir.path().join("nope")),
+        Err(CyrusConfError::Open { .. })
+    ));
 }
 
 proptest::proptest! {

@@ -197,5 +197,6 @@ fn all_transcripts_parse_and_reserialise() {
     assert!(counts.commands >= 60, "{}", counts.commands);
     assert!(counts.responses >= 60, "{}", counts.responses);
     assert_eq!(counts.apply_mailbox, 14);
+    eprintln!("commands {} responses {} apply-mailbox {}", counts.commands, counts.responses, counts.apply_mailbox);
     let _ = FileLit::clone;
 }

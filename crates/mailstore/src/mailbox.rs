@@ -174,24 +174,25 @@ impl Store {
     /// Missing ancestors of `name` that must become intermediates, top-down. Refuses a user
     /// sub-mailbox whose INBOX does not exist (Cyrus does too).
     fn missing_ancestors(&self, name: &MboxName) -> Result<Vec<MboxName>> {
+        let names = &self.cfg.names;
+        if name.is_user_inbox() || name.is_deleted_copy(names) {
+            return Ok(Vec::new());
+        }
+        let is_user = name.userid(names).is_some();
         let mut missing = Vec::new();
-        let is_user = name.userid(&self.cfg.names).is_some() && !name.is_user_inbox();
         let mut cur = name.parent();
         while let Some(p) = cur {
-            let local_top = !p.local().contains('.');
-            if is_user && (p.is_user_inbox() || p.is_deleted_copy(&self.cfg.names) && local_top) {
-                if !matches!(self.mailbox_entry(&p)?, Some(e) if !e.mbtype.deleted) {
+            let live = matches!(self.mailbox_entry(&p)?, Some(e) if !e.mbtype.deleted);
+            if is_user && p.is_user_inbox() {
+                if !live {
                     return Err(StoreError::NoParent(p.to_string()));
                 }
                 break;
             }
-            if is_user && p.userid(&self.cfg.names).is_none() {
+            if live {
                 break;
             }
-            match self.mailbox_entry(&p)? {
-                Some(e) if !e.mbtype.deleted => break,
-                _ => missing.push(p.clone()),
-            }
+            missing.push(p.clone());
             cur = p.parent();
         }
         missing.reverse();

@@ -34,11 +34,17 @@ fn append_fsync(bencher: Bencher<'_, '_>, size: usize) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let s = store(tmp.path());
     let inbox = MboxName::new("user.bench").expect("name");
-    s.create_mailbox(&inbox, Default::default()).expect("create");
+    s.create_mailbox(&inbox, Default::default())
+        .expect("create");
     let mut i = 0u64;
-    bencher.counter(divan::counter::BytesCount::new(size)).bench_local(|| {
-        i += 1;
-        let staged = s.stage_bytes("default", &body(size, i)).expect("stage");
-        black_box(s.append(&inbox, &staged, &AppendOptions::default()).expect("append"));
-    });
+    bencher
+        .counter(divan::counter::BytesCount::new(size))
+        .bench_local(|| {
+            i += 1;
+            let staged = s.stage_bytes("default", &body(size, i)).expect("stage");
+            black_box(
+                s.append(&inbox, &staged, &AppendOptions::default())
+                    .expect("append"),
+            );
+        });
 }

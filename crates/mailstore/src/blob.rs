@@ -29,7 +29,8 @@ pub enum Owner {
 pub(crate) fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for (i, b) in s.bytes().enumerate() {
-        let keep = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b'+' | b'-')
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(b, b'_' | b'@' | b'+' | b'-')
             || (b == b'.' && i > 0);
         if keep {
             out.push(b as char);
@@ -77,7 +78,10 @@ impl BodyWriter {
         let dir = partition_root.join("tmp");
         ensure_dir(&dir)?;
         let path = dir.join(tmp_name());
-        let file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
         Ok(BodyWriter {
             file: Some(file),
             path,
@@ -89,7 +93,10 @@ impl BodyWriter {
 
     /// Flush and fsync the file; the body is now durable under its temporary name.
     pub fn finish(mut self) -> Result<StagedBody, StoreError> {
-        let file = self.file.take().ok_or_else(|| StoreError::Internal("body finished twice"))?;
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| StoreError::Internal("body finished twice"))?;
         file.sync_all()?;
         let path = std::mem::take(&mut self.path);
         Ok(StagedBody {
@@ -104,7 +111,10 @@ impl BodyWriter {
 
 impl Write for BodyWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let file = self.file.as_mut().ok_or_else(|| io::Error::other("body already finished"))?;
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("body already finished"))?;
         let n = file.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.size += n as u64;
@@ -139,7 +149,13 @@ impl StagedBody {
     /// A file somewhere on `partition`'s filesystem (e.g. sync_server's staging area) whose
     /// SHA-1 the caller has computed while writing and fsynced. It is not deleted on drop.
     pub fn from_verified_file(path: PathBuf, partition: &str, guid: Guid, size: u64) -> Self {
-        StagedBody { path, partition: partition.to_owned(), guid, size, owned: false }
+        StagedBody {
+            path,
+            partition: partition.to_owned(),
+            guid,
+            size,
+            owned: false,
+        }
     }
 
     pub fn guid(&self) -> Guid {
@@ -175,7 +191,9 @@ pub(crate) fn link_into(
     if target.exists() {
         return Ok(target);
     }
-    let dir = target.parent().ok_or(StoreError::Internal("body path has no parent"))?;
+    let dir = target
+        .parent()
+        .ok_or(StoreError::Internal("body path has no parent"))?;
     ensure_dir(dir)?;
     match fs::hard_link(&staged.path, &target) {
         Ok(()) => {}
@@ -191,7 +209,9 @@ pub(crate) fn link_into(
 
 /// Copy `src` to `dst` through a temporary name, fsyncing the data before the rename.
 fn copy_durable(src: &Path, dst: &Path) -> Result<(), StoreError> {
-    let dir = dst.parent().ok_or(StoreError::Internal("body path has no parent"))?;
+    let dir = dst
+        .parent()
+        .ok_or(StoreError::Internal("body path has no parent"))?;
     let tmp = dir.join(format!(".{}", tmp_name()));
     let result = (|| -> io::Result<()> {
         let mut from = File::open(src)?;
@@ -248,7 +268,10 @@ mod tests {
     #[test]
     fn component_encoding() {
         assert_eq!(encode_component("fred"), "fred");
-        assert_eq!(encode_component("first.last@example.com"), "first.last@example.com");
+        assert_eq!(
+            encode_component("first.last@example.com"),
+            "first.last@example.com"
+        );
         assert_eq!(encode_component("../x"), "%2E.%2Fx");
         assert_eq!(encode_component("a b"), "a%20b");
     }

@@ -78,7 +78,12 @@ pub fn record_crc_annot(rec: &MessageRecord) -> u32 {
         crc ^= crc_annot(uid, SAVEDATE, "", rec.savedate.to_string().as_bytes());
     }
     if rec.createdmodseq.0 != 0 {
-        crc ^= crc_annot(uid, CREATEDMODSEQ, "", rec.createdmodseq.0.to_string().as_bytes());
+        crc ^= crc_annot(
+            uid,
+            CREATEDMODSEQ,
+            "",
+            rec.createdmodseq.0.to_string().as_bytes(),
+        );
     }
     crc
 }
@@ -121,7 +126,10 @@ mod tests {
                 savedate: 1_700_000_000,
                 createdmodseq: Modseq(5),
                 guid: guid("258554f4f919439e68f0b5fef2ed4eed80fe5660"),
-                flags: SystemFlags { seen: true, ..Default::default() },
+                flags: SystemFlags {
+                    seen: true,
+                    ..Default::default()
+                },
                 user_flags: vec!["$Forwarded".into()],
                 ..Default::default()
             },
@@ -191,7 +199,10 @@ mod tests {
         r.cid = 0x1a2b_3c4d_5e6f_7081;
         assert_eq!(record_crc_annot(&r), before ^ 2_056_534_595);
         r.cid = 0xabcd;
-        assert_eq!(record_crc_annot(&r), before ^ crc_annot(2, THRID, "", b"abcd"));
+        assert_eq!(
+            record_crc_annot(&r),
+            before ^ crc_annot(2, THRID, "", b"abcd")
+        );
     }
 
     #[test]

@@ -232,13 +232,17 @@ pub(crate) fn put_entry(conn: &Connection, e: &MailboxEntry, owner: Option<&str>
 
 pub(crate) fn get_entry(conn: &Connection, name: &str) -> Result<Option<MailboxEntry>> {
     let sql = format!("SELECT {ENTRY_COLUMNS} FROM mailbox WHERE name=?1");
-    conn.query_row(&sql, [name], entry_from_row).optional()?.transpose()
+    conn.query_row(&sql, [name], entry_from_row)
+        .optional()?
+        .transpose()
 }
 
 /// The live (non-tombstone) entry carrying `uniqueid`, if any.
 pub(crate) fn get_entry_by_uniqueid(conn: &Connection, id: &str) -> Result<Option<MailboxEntry>> {
     let sql = format!("SELECT {ENTRY_COLUMNS} FROM mailbox WHERE uniqueid=?1 AND tombstone=0");
-    conn.query_row(&sql, [id], entry_from_row).optional()?.transpose()
+    conn.query_row(&sql, [id], entry_from_row)
+        .optional()?
+        .transpose()
 }
 
 pub(crate) fn query_entries(

@@ -96,12 +96,14 @@ impl<'c> IndexTxn<'c> {
 
     /// The header, or an error naming the mailbox if its index is missing.
     pub fn header_required(&self, mailbox: &str) -> Result<MailboxHeader> {
-        self.header(mailbox)?.ok_or_else(|| StoreError::MailboxNotFound(mailbox.to_owned()))
+        self.header(mailbox)?
+            .ok_or_else(|| StoreError::MailboxNotFound(mailbox.to_owned()))
     }
 
     pub fn put_header(&self, mailbox: &str, h: &MailboxHeader) -> Result<()> {
-        self.tx.prepare_cached(
-            "INSERT INTO header(uniqueid, last_uid, highestmodseq, recentuid, recenttime,
+        self.tx
+            .prepare_cached(
+                "INSERT INTO header(uniqueid, last_uid, highestmodseq, recentuid, recenttime,
                  last_appenddate, pop3_last_login, pop3_show_after, options, xconvmodseq,
                  raclmodseq, deletedmodseq)
              VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -112,28 +114,30 @@ impl<'c> IndexTxn<'c> {
                  pop3_show_after=excluded.pop3_show_after, options=excluded.options,
                  xconvmodseq=excluded.xconvmodseq, raclmodseq=excluded.raclmodseq,
                  deletedmodseq=excluded.deletedmodseq",
-        )?
-        .execute(params![
-            mailbox,
-            h.last_uid.0 as i64,
-            to_i64(h.highestmodseq.0),
-            h.recentuid.0 as i64,
-            h.recenttime,
-            h.last_appenddate,
-            h.pop3_last_login,
-            h.pop3_show_after,
-            h.options.bits(),
-            to_i64(h.xconvmodseq.0),
-            to_i64(h.raclmodseq.0),
-            to_i64(h.deletedmodseq.0),
-        ])?;
+            )?
+            .execute(params![
+                mailbox,
+                h.last_uid.0 as i64,
+                to_i64(h.highestmodseq.0),
+                h.recentuid.0 as i64,
+                h.recenttime,
+                h.last_appenddate,
+                h.pop3_last_login,
+                h.pop3_show_after,
+                h.options.bits(),
+                to_i64(h.xconvmodseq.0),
+                to_i64(h.raclmodseq.0),
+                to_i64(h.deletedmodseq.0),
+            ])?;
         Ok(())
     }
 
     /// Remove a mailbox's index: header, records, flags, annotations. Returns the GUIDs its
     /// records referenced, so the caller can drop bodies nothing else uses.
     pub fn delete_mailbox(&self, mailbox: &str) -> Result<Vec<Guid>> {
-        let mut stmt = self.tx.prepare_cached("SELECT DISTINCT guid FROM record WHERE mailbox=?1")?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT DISTINCT guid FROM record WHERE mailbox=?1")?;
         let guids = stmt
             .query_map([mailbox], |r| r.get::<_, Vec<u8>>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -145,12 +149,17 @@ impl<'c> IndexTxn<'c> {
         ] {
             self.tx.execute(sql, [mailbox])?;
         }
-        Ok(guids.iter().filter_map(|g| g.as_slice().try_into().ok().map(Guid)).collect())
+        Ok(guids
+            .iter()
+            .filter_map(|g| g.as_slice().try_into().ok().map(Guid))
+            .collect())
     }
 
     /// True if any record of this owner references `guid`.
     pub fn guid_in_use(&self, guid: &Guid) -> Result<bool> {
-        let mut stmt = self.tx.prepare_cached("SELECT 1 FROM record WHERE guid=?1 LIMIT 1")?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT 1 FROM record WHERE guid=?1 LIMIT 1")?;
         Ok(stmt.exists([&guid.0[..]])?)
     }
 
@@ -158,8 +167,9 @@ impl<'c> IndexTxn<'c> {
 
     /// Keyword names by slot (index = slot; `None` for an unused slot).
     pub fn user_flag_slots(&self, mailbox: &str) -> Result<Vec<Option<String>>> {
-        let mut stmt =
-            self.tx.prepare_cached("SELECT slot, name FROM userflag WHERE mailbox=?1")?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT slot, name FROM userflag WHERE mailbox=?1")?;
         let mut slots: Vec<Option<String>> = Vec::new();
         for row in stmt.query_map([mailbox], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))? {
             let (slot, name) = row?;
@@ -192,7 +202,10 @@ impl<'c> IndexTxn<'c> {
             let slot = match found {
                 Some(i) => i,
                 None => {
-                    let free = slots.iter().position(Option::is_none).unwrap_or(slots.len());
+                    let free = slots
+                        .iter()
+                        .position(Option::is_none)
+                        .unwrap_or(slots.len());
                     if free >= MAX_USER_FLAGS {
                         return Err(StoreError::TooManyUserFlags(mailbox.to_owned()));
                     }
@@ -293,7 +306,11 @@ impl<'c> IndexTxn<'c> {
                 .as_slice()
                 .try_into()
                 .map_err(|_| StoreError::Internal("record GUID is not 20 bytes"))?;
-            let mask = uf.as_slice().try_into().map(u128::from_le_bytes).unwrap_or(0);
+            let mask = uf
+                .as_slice()
+                .try_into()
+                .map(u128::from_le_bytes)
+                .unwrap_or(0);
             let user_flags = (0..MAX_USER_FLAGS)
                 .filter(|i| mask & (1u128 << i) != 0)
                 .filter_map(|i| slots.get(i).cloned().flatten())
@@ -330,7 +347,9 @@ impl<'c> IndexTxn<'c> {
     }
 
     pub fn record(&self, mailbox: &str, uid: Uid) -> Result<Option<MessageRecord>> {
-        Ok(self.query_records(mailbox, "AND uid=?2", uid.0 as i64, Some(uid))?.pop())
+        Ok(self
+            .query_records(mailbox, "AND uid=?2", uid.0 as i64, Some(uid))?
+            .pop())
     }
 
     /// Insert or overwrite a record exactly as given, replacing its annotation set.
@@ -404,7 +423,10 @@ impl<'c> IndexTxn<'c> {
 
     /// Mailbox-level annotations, sorted by (entry, userid, value).
     pub fn mailbox_annotations(&self, mailbox: &str) -> Result<Vec<Annotation>> {
-        Ok(self.annotations_by_uid(mailbox, Some(Uid(0)))?.remove(&0).unwrap_or_default())
+        Ok(self
+            .annotations_by_uid(mailbox, Some(Uid(0)))?
+            .remove(&0)
+            .unwrap_or_default())
     }
 
     /// Set (or, with an empty value, delete) one mailbox-level annotation.
@@ -414,7 +436,10 @@ impl<'c> IndexTxn<'c> {
 
     /// Replace the mailbox-level annotation set exactly (replica: master wins).
     pub fn replace_mailbox_annotations(&self, mailbox: &str, set: &[Annotation]) -> Result<()> {
-        self.tx.execute("DELETE FROM annotation WHERE mailbox=?1 AND uid=0", [mailbox])?;
+        self.tx.execute(
+            "DELETE FROM annotation WHERE mailbox=?1 AND uid=0",
+            [mailbox],
+        )?;
         for a in set {
             self.put_annotation(mailbox, 0, a)?;
         }
@@ -466,13 +491,21 @@ impl<'c> IndexTxn<'c> {
              ON CONFLICT(uniqueid) DO UPDATE SET lastread=excluded.lastread,
                  lastuid=excluded.lastuid, lastchange=excluded.lastchange,
                  seenuids=excluded.seenuids",
-            params![uniqueid, s.lastread, s.lastuid.0 as i64, s.lastchange, s.seenuids],
+            params![
+                uniqueid,
+                s.lastread,
+                s.lastuid.0 as i64,
+                s.lastchange,
+                s.seenuids
+            ],
         )?;
         Ok(())
     }
 
     pub fn subscriptions(&self) -> Result<Vec<String>> {
-        let mut stmt = self.tx.prepare_cached("SELECT mboxname FROM subs ORDER BY mboxname")?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT mboxname FROM subs ORDER BY mboxname")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -480,9 +513,13 @@ impl<'c> IndexTxn<'c> {
     /// Add or remove a subscription; returns whether anything changed.
     pub fn set_subscribed(&self, mboxname: &str, on: bool) -> Result<bool> {
         let n = if on {
-            self.tx.execute("INSERT OR IGNORE INTO subs(mboxname) VALUES(?1)", [mboxname])?
+            self.tx.execute(
+                "INSERT OR IGNORE INTO subs(mboxname) VALUES(?1)",
+                [mboxname],
+            )?
         } else {
-            self.tx.execute("DELETE FROM subs WHERE mboxname=?1", [mboxname])?
+            self.tx
+                .execute("DELETE FROM subs WHERE mboxname=?1", [mboxname])?
         };
         Ok(n > 0)
     }
@@ -520,13 +557,16 @@ impl<'c> IndexTxn<'c> {
     /// Make `name` the only active script, or deactivate all with `None`.
     pub fn activate_sieve(&self, name: Option<&str>) -> Result<()> {
         if let Some(n) = name {
-            let exists: bool =
-                self.tx.prepare_cached("SELECT 1 FROM sieve WHERE name=?1")?.exists([n])?;
+            let exists: bool = self
+                .tx
+                .prepare_cached("SELECT 1 FROM sieve WHERE name=?1")?
+                .exists([n])?;
             if !exists {
                 return Err(StoreError::ScriptNotFound(n.to_owned()));
             }
         }
-        self.tx.execute("UPDATE sieve SET active=(name IS ?1)", params![name])?;
+        self.tx
+            .execute("UPDATE sieve SET active=(name IS ?1)", params![name])?;
         Ok(())
     }
 

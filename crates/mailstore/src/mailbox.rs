@@ -45,7 +45,10 @@ impl Default for CreateOptions {
             mbtype: MbType::EMAIL,
             uniqueid: None,
             uidvalidity: None,
-            options: MailboxOptions { pop3_new_uidl: true, ..Default::default() },
+            options: MailboxOptions {
+                pop3_new_uidl: true,
+                ..Default::default()
+            },
         }
     }
 }
@@ -86,9 +89,19 @@ impl Store {
 
     /// Every live entry (intermediates included) whose name starts with `prefix`, by name.
     pub fn list_mailboxes(&self, prefix: &str) -> Result<Vec<MailboxEntry>> {
-        let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         self.global_read(|c| {
-            db::query_entries(c, "WHERE tombstone=0 AND name LIKE ?1 ESCAPE '\\'", &[&pattern])
+            db::query_entries(
+                c,
+                "WHERE tombstone=0 AND name LIKE ?1 ESCAPE '\\'",
+                &[&pattern],
+            )
         })
     }
 
@@ -101,11 +114,11 @@ impl Store {
     /// delayed-delete copies. Intermediates included, tombstones excluded.
     pub fn user_mailboxes(&self, userid: &str) -> Result<Vec<MailboxEntry>> {
         let owner = Some(userid.to_owned());
-        let all = self.global_read(|c| {
-            db::query_entries(c, "WHERE tombstone=0 AND owner=?1", &[&owner])
-        })?;
-        let (mut deleted, mut live): (Vec<_>, Vec<_>) =
-            all.into_iter().partition(|e| e.name.is_deleted_copy(&self.cfg.names));
+        let all = self
+            .global_read(|c| db::query_entries(c, "WHERE tombstone=0 AND owner=?1", &[&owner]))?;
+        let (mut deleted, mut live): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|e| e.name.is_deleted_copy(&self.cfg.names));
         live.sort_by(|a, b| a.name.cmp(&b.name));
         deleted.sort_by(|a, b| a.name.cmp(&b.name));
         live.extend(deleted);
@@ -129,7 +142,9 @@ impl Store {
 
     /// Everything a GET reply needs about one live mailbox, or None if it does not exist.
     pub fn mailbox_state(&self, name: &MboxName) -> Result<Option<MailboxState>> {
-        let Some(entry) = self.mailbox_entry(name)? else { return Ok(None) };
+        let Some(entry) = self.mailbox_entry(name)? else {
+            return Ok(None);
+        };
         if entry.mbtype.deleted {
             return Ok(None);
         }
@@ -200,14 +215,12 @@ impl Store {
     }
 
     fn default_acl(&self, name: &MboxName) -> Result<String> {
-        if let Some(parent) = name.parent() {
-            if let Some(e) = self.mailbox_entry(&parent)? {
-                if e.mbtype.is_real() {
-                    if let Some(acl) = e.acl {
-                        return Ok(acl);
-                    }
-                }
-            }
+        if let Some(parent) = name.parent()
+            && let Some(e) = self.mailbox_entry(&parent)?
+            && e.mbtype.is_real()
+            && let Some(acl) = e.acl
+        {
+            return Ok(acl);
         }
         Ok(match name.userid(&self.cfg.names) {
             Some(u) => format!("{u}\t{OWNER_RIGHTS}\t"),
@@ -218,19 +231,22 @@ impl Store {
     /// Create a mailbox (and intermediates for missing ancestors). Fails if a live mailbox of
     /// that name exists or the uniqueid is in use; replaces a tombstone of the same name.
     pub fn create_mailbox(&self, name: &MboxName, opts: CreateOptions) -> Result<MailboxEntry> {
-        let partition = opts.partition.clone().unwrap_or_else(|| self.cfg.default_partition.clone());
+        let partition = opts
+            .partition
+            .clone()
+            .unwrap_or_else(|| self.cfg.default_partition.clone());
         self.partition_root(&partition)?;
-        if let Some(e) = self.mailbox_entry(name)? {
-            if !e.mbtype.deleted && !e.mbtype.intermediate {
-                return Err(StoreError::MailboxExists(name.to_string()));
-            }
+        if let Some(e) = self.mailbox_entry(name)?
+            && !e.mbtype.deleted
+            && !e.mbtype.intermediate
+        {
+            return Err(StoreError::MailboxExists(name.to_string()));
         }
-        if let Some(id) = &opts.uniqueid {
-            if let Some(other) = self.entry_by_uniqueid(id.as_str())? {
-                if other.name != *name {
-                    return Err(StoreError::UniqueIdInUse(id.to_string()));
-                }
-            }
+        if let Some(id) = &opts.uniqueid
+            && let Some(other) = self.entry_by_uniqueid(id.as_str())?
+            && other.name != *name
+        {
+            return Err(StoreError::UniqueIdInUse(id.to_string()));
         }
         let ancestors = self.missing_ancestors(name)?;
         let acl = match opts.acl.clone() {
@@ -238,11 +254,16 @@ impl Store {
             None => self.default_acl(name)?,
         };
         let owner = self.owner_of(name);
-        let uniqueid = opts.uniqueid.clone().unwrap_or_else(|| UniqueId::generate(&mut random_u64));
+        let uniqueid = opts
+            .uniqueid
+            .clone()
+            .unwrap_or_else(|| UniqueId::generate(&mut random_u64));
         let now = self.now();
 
-        let mut records: Vec<Record> =
-            ancestors.iter().map(|a| Record::Mailbox(a.to_string())).collect();
+        let mut records: Vec<Record> = ancestors
+            .iter()
+            .map(|a| Record::Mailbox(a.to_string()))
+            .collect();
         records.push(Record::Mailbox(name.to_string()));
         let _log = self.log_begin(&records)?;
 
@@ -270,7 +291,11 @@ impl Store {
             if !opts.mbtype.intermediate && !opts.mbtype.deleted {
                 t.put_header(
                     uniqueid.as_str(),
-                    &MailboxHeader { highestmodseq: m, options: opts.options, ..Default::default() },
+                    &MailboxHeader {
+                        highestmodseq: m,
+                        options: opts.options,
+                        ..Default::default()
+                    },
                 )?;
             }
             entries.push(MailboxEntry {
@@ -288,17 +313,20 @@ impl Store {
         })?;
         let owner_key = Store::owner_key(&owner);
         self.global_write(|tx| {
-            if let Some(e) = db::get_entry(tx, name.as_str())? {
-                if !e.mbtype.deleted && !e.mbtype.intermediate {
-                    return Err(StoreError::MailboxExists(name.to_string()));
-                }
+            if let Some(e) = db::get_entry(tx, name.as_str())?
+                && !e.mbtype.deleted
+                && !e.mbtype.intermediate
+            {
+                return Err(StoreError::MailboxExists(name.to_string()));
             }
             for e in &entries {
                 db::put_entry(tx, e, owner_key)?;
             }
             Ok(())
         })?;
-        entries.pop().ok_or(StoreError::Internal("create produced no entry"))
+        entries
+            .pop()
+            .ok_or(StoreError::Internal("create produced no entry"))
     }
 
     // ---- rename ---------------------------------------------------------------------------
@@ -320,10 +348,10 @@ impl Store {
             targets.push(MboxName::new(format!("{}{suffix}", new.as_str()))?);
         }
         for t in &targets {
-            if let Some(e) = self.mailbox_entry(t)? {
-                if !e.mbtype.deleted {
-                    return Err(StoreError::MailboxExists(t.to_string()));
-                }
+            if let Some(e) = self.mailbox_entry(t)?
+                && !e.mbtype.deleted
+            {
+                return Err(StoreError::MailboxExists(t.to_string()));
             }
         }
         for (e, t) in all.iter().zip(&targets) {
@@ -347,14 +375,17 @@ impl Store {
             self.partition_root(p)?;
         }
         let same_name = old == new;
-        if !same_name {
-            if let Some(e) = self.mailbox_entry(new)? {
-                if !e.mbtype.deleted {
-                    return Err(StoreError::MailboxExists(new.to_string()));
-                }
-            }
+        if !same_name
+            && let Some(e) = self.mailbox_entry(new)?
+            && !e.mbtype.deleted
+        {
+            return Err(StoreError::MailboxExists(new.to_string()));
         }
-        let ancestors = if same_name { Vec::new() } else { self.missing_ancestors(new)? };
+        let ancestors = if same_name {
+            Vec::new()
+        } else {
+            self.missing_ancestors(new)?
+        };
         let old_owner = self.owner_of(old);
         let new_owner = self.owner_of(new);
         let id = entry.uniqueid.as_str().to_owned();
@@ -413,10 +444,10 @@ impl Store {
         let old_key = Store::owner_key(&old_owner).map(str::to_owned);
         self.global_write(|tx| {
             if !same_name {
-                if let Some(e) = db::get_entry(tx, new.as_str())? {
-                    if !e.mbtype.deleted {
-                        return Err(StoreError::MailboxExists(new.to_string()));
-                    }
+                if let Some(e) = db::get_entry(tx, new.as_str())?
+                    && !e.mbtype.deleted
+                {
+                    return Err(StoreError::MailboxExists(new.to_string()));
                 }
                 let mut tomb = entry.clone();
                 tomb.mbtype = entry.mbtype.tombstone();
@@ -448,10 +479,17 @@ impl Store {
     /// Copy a mailbox's index and bodies from one owner to another, then drop the old copy.
     fn move_index(&self, entry: &MailboxEntry, from: &Owner, to: &Owner) -> Result<()> {
         let id = entry.uniqueid.as_str();
-        let partition = entry.partition.clone().unwrap_or_else(|| self.cfg.default_partition.clone());
+        let partition = entry
+            .partition
+            .clone()
+            .unwrap_or_else(|| self.cfg.default_partition.clone());
         let root = self.partition_root(&partition)?.to_owned();
         let (header, recs, annots) = self.owner_read(from, |t| {
-            Ok((t.header_required(id)?, t.records(id)?, t.mailbox_annotations(id)?))
+            Ok((
+                t.header_required(id)?,
+                t.records(id)?,
+                t.mailbox_annotations(id)?,
+            ))
         })?;
         for r in &recs {
             let src = crate::blob::body_path(&root, from, &r.guid);
@@ -497,8 +535,11 @@ impl Store {
             Ok((t.delete_mailbox(&id)?, m))
         })?;
         let mut new_entry = entry.clone();
-        new_entry.mbtype =
-            if has_children { MbType::intermediate() } else { entry.mbtype.tombstone() };
+        new_entry.mbtype = if has_children {
+            MbType::intermediate()
+        } else {
+            entry.mbtype.tombstone()
+        };
         new_entry.foldermodseq = modseq;
         new_entry.mtime = self.now();
         if has_children {
@@ -517,7 +558,11 @@ impl Store {
     pub fn delete_mailbox_delayed(&self, name: &MboxName) -> Result<MboxName> {
         let hex = format!("{:X}", self.now().max(0) as u64);
         let target = match name.domain() {
-            Some(d) => format!("{d}!{}.{}.{hex}", self.cfg.names.deleted_prefix, name.local()),
+            Some(d) => format!(
+                "{d}!{}.{}.{hex}",
+                self.cfg.names.deleted_prefix,
+                name.local()
+            ),
             None => format!("{}.{}.{hex}", self.cfg.names.deleted_prefix, name.as_str()),
         };
         let target = MboxName::new(target)?;
@@ -528,7 +573,10 @@ impl Store {
     /// Remove a tombstone or intermediate entry completely (replica cleanup, sync_reset).
     pub fn purge_entry(&self, name: &MboxName) -> Result<()> {
         self.global_write(|tx| {
-            tx.execute("DELETE FROM mailbox WHERE name=?1 AND (tombstone=1 OR mbtype LIKE '%i%')", [name.as_str()])?;
+            tx.execute(
+                "DELETE FROM mailbox WHERE name=?1 AND (tombstone=1 OR mbtype LIKE '%i%')",
+                [name.as_str()],
+            )?;
             Ok(())
         })
     }
@@ -594,7 +642,9 @@ impl Store {
 
     pub fn mailbox_annotations(&self, name: &MboxName) -> Result<Vec<Annotation>> {
         let entry = self.lookup_real(name)?;
-        self.owner_read(&self.owner_of(name), |t| t.mailbox_annotations(entry.uniqueid.as_str()))
+        self.owner_read(&self.owner_of(name), |t| {
+            t.mailbox_annotations(entry.uniqueid.as_str())
+        })
     }
 
     /// Server-level annotations (mailbox name `""`), sorted.
@@ -705,7 +755,9 @@ impl Store {
     /// Remove a quota root; Ok(false) if there was none.
     pub fn remove_quota(&self, root: &MboxName) -> Result<bool> {
         let _log = self.log_begin(&[Record::Quota(root.to_string())])?;
-        self.global_write(|tx| Ok(tx.execute("DELETE FROM quota WHERE root=?1", [root.as_str()])? > 0))
+        self.global_write(|tx| {
+            Ok(tx.execute("DELETE FROM quota WHERE root=?1", [root.as_str()])? > 0)
+        })
     }
 
     /// The nearest quota root at or above `name`.
@@ -728,12 +780,11 @@ impl Store {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for n in names {
-            if let Some(r) = self.quota_root_of(n)? {
-                if seen.insert(r.clone()) {
-                    if let Some(q) = self.quota(&r)? {
-                        out.push(q);
-                    }
-                }
+            if let Some(r) = self.quota_root_of(n)?
+                && seen.insert(r.clone())
+                && let Some(q) = self.quota(&r)?
+            {
+                out.push(q);
             }
         }
         Ok(out)

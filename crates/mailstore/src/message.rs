@@ -80,7 +80,10 @@ fn apply_flags(rec: &mut MessageRecord, op: FlagOp, change: &FlagChange) {
                 }
             }
             for u in &change.user {
-                let pos = rec.user_flags.iter().position(|x| x.eq_ignore_ascii_case(u));
+                let pos = rec
+                    .user_flags
+                    .iter()
+                    .position(|x| x.eq_ignore_ascii_case(u));
                 match (on, pos) {
                     (true, None) => rec.user_flags.push(u.clone()),
                     (false, Some(i)) => {
@@ -94,7 +97,9 @@ fn apply_flags(rec: &mut MessageRecord, op: FlagOp, change: &FlagChange) {
 }
 
 fn same_user_flags(a: &[String], b: &[String]) -> bool {
-    a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| y.eq_ignore_ascii_case(x)))
+    a.len() == b.len()
+        && a.iter()
+            .all(|x| b.iter().any(|y| y.eq_ignore_ascii_case(x)))
 }
 
 impl Store {
@@ -154,7 +159,8 @@ impl Store {
         opts: &AppendOptions,
     ) -> Result<Appended> {
         let mut v = self.append_batch(name, &[(body, opts.clone())])?;
-        v.pop().ok_or(StoreError::Internal("append produced no result"))
+        v.pop()
+            .ok_or(StoreError::Internal("append produced no result"))
     }
 
     /// Append several bodies to one mailbox in one transaction (MULTIAPPEND, copy-in).
@@ -220,7 +226,10 @@ impl Store {
                 for (i, _, _) in &entries {
                     results[*i] = Some(Err(StoreError::Io(std::io::Error::other(msg.clone()))));
                 }
-                return results.into_iter().map(|r| r.unwrap_or(Err(StoreError::Internal("no result")))).collect();
+                return results
+                    .into_iter()
+                    .map(|r| r.unwrap_or(Err(StoreError::Internal("no result"))))
+                    .collect();
             }
         };
         // Group by owner so each owner's database commits once.
@@ -246,18 +255,23 @@ impl Store {
                 Err(e) => {
                     let msg = e.to_string();
                     for (i, _, _) in &mine {
-                        results[*i] =
-                            Some(Err(StoreError::Io(std::io::Error::other(msg.clone()))));
+                        results[*i] = Some(Err(StoreError::Io(std::io::Error::other(msg.clone()))));
                     }
                 }
             }
         }
         drop(guard);
-        results.into_iter().map(|r| r.unwrap_or(Err(StoreError::Internal("no result")))).collect()
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(StoreError::Internal("no result"))))
+            .collect()
     }
 
     fn check_partition(&self, entry: &MailboxEntry, body: &StagedBody) -> Result<()> {
-        let p = entry.partition.as_deref().unwrap_or(&self.cfg.default_partition);
+        let p = entry
+            .partition
+            .as_deref()
+            .unwrap_or(&self.cfg.default_partition);
         if p != body.partition() {
             return Err(StoreError::Invalid(format!(
                 "body staged on partition {} but mailbox {} is on {p}",
@@ -277,7 +291,9 @@ impl Store {
     /// Records with MODSEQ > `since`.
     pub fn records_since(&self, name: &MboxName, since: Modseq) -> Result<Vec<MessageRecord>> {
         let e = self.lookup_real(name)?;
-        self.owner_read(&self.owner_of(name), |t| t.records_since(e.uniqueid.as_str(), since))
+        self.owner_read(&self.owner_of(name), |t| {
+            t.records_since(e.uniqueid.as_str(), since)
+        })
     }
 
     pub fn record(&self, name: &MboxName, uid: Uid) -> Result<Option<MessageRecord>> {
@@ -287,13 +303,18 @@ impl Store {
 
     pub fn header(&self, name: &MboxName) -> Result<crate::model::MailboxHeader> {
         let e = self.lookup_real(name)?;
-        self.owner_read(&self.owner_of(name), |t| t.header_required(e.uniqueid.as_str()))
+        self.owner_read(&self.owner_of(name), |t| {
+            t.header_required(e.uniqueid.as_str())
+        })
     }
 
     /// The file holding a message of mailbox `name`.
     pub fn message_path(&self, name: &MboxName, rec: &MessageRecord) -> Result<PathBuf> {
         let e = self.lookup_real(name)?;
-        let p = e.partition.as_deref().unwrap_or(&self.cfg.default_partition);
+        let p = e
+            .partition
+            .as_deref()
+            .unwrap_or(&self.cfg.default_partition);
         self.body_path(&self.owner_of(name), p, &rec.guid)
     }
 
@@ -315,7 +336,9 @@ impl Store {
             let mut out = FlagResult::default();
             let now = self.now();
             for &uid in uids {
-                let Some(mut rec) = t.record(&id, uid)? else { continue };
+                let Some(mut rec) = t.record(&id, uid)? else {
+                    continue;
+                };
                 if rec.expunged {
                     continue;
                 }
@@ -352,7 +375,9 @@ impl Store {
             let now = self.now();
             let mut done = Vec::new();
             for &uid in uids {
-                let Some(mut rec) = t.record(&id, uid)? else { continue };
+                let Some(mut rec) = t.record(&id, uid)? else {
+                    continue;
+                };
                 if rec.expunged {
                     continue;
                 }
@@ -382,15 +407,21 @@ impl Store {
         let s = self.lookup_real(src)?;
         let d = self.lookup_real(dst)?;
         let (so, dw) = (self.owner_of(src), self.owner_of(dst));
-        let sp = s.partition.clone().unwrap_or_else(|| self.cfg.default_partition.clone());
-        let dp = d.partition.clone().unwrap_or_else(|| self.cfg.default_partition.clone());
+        let sp = s
+            .partition
+            .clone()
+            .unwrap_or_else(|| self.cfg.default_partition.clone());
+        let dp = d
+            .partition
+            .clone()
+            .unwrap_or_else(|| self.cfg.default_partition.clone());
         let recs: Vec<MessageRecord> = self.owner_read(&so, |t| {
             let mut v = Vec::new();
             for &u in uids {
-                if let Some(r) = t.record(s.uniqueid.as_str(), u)? {
-                    if !r.expunged {
-                        v.push(r);
-                    }
+                if let Some(r) = t.record(s.uniqueid.as_str(), u)?
+                    && !r.expunged
+                {
+                    v.push(r);
                 }
             }
             Ok(v)
@@ -467,7 +498,8 @@ impl Store {
                 .ok_or_else(|| StoreError::Invalid(format!("no message with UID {uid}")))?;
             rec.modseq = t.next_modseq(h.highestmodseq)?;
             rec.last_updated = self.now();
-            rec.annotations.retain(|a| !(a.entry == entry_name && a.userid == userid));
+            rec.annotations
+                .retain(|a| !(a.entry == entry_name && a.userid == userid));
             if !value.is_empty() {
                 rec.annotations.push(Annotation {
                     entry: entry_name.to_owned(),
@@ -519,9 +551,15 @@ mod tests {
 
     #[test]
     fn flag_ops() {
-        let mut r = MessageRecord { user_flags: vec!["$Junk".into()], ..Default::default() };
+        let mut r = MessageRecord {
+            user_flags: vec!["$Junk".into()],
+            ..Default::default()
+        };
         let ch = FlagChange {
-            system: SystemFlags { seen: true, ..Default::default() },
+            system: SystemFlags {
+                seen: true,
+                ..Default::default()
+            },
             user: vec!["$junk".into(), "Work".into()],
         };
         apply_flags(&mut r, FlagOp::Add, &ch);

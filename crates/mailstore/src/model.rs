@@ -44,11 +44,18 @@ impl MbType {
     };
 
     pub fn intermediate() -> MbType {
-        MbType { intermediate: true, ..MbType::EMAIL }
+        MbType {
+            intermediate: true,
+            ..MbType::EMAIL
+        }
     }
 
     pub fn tombstone(self) -> MbType {
-        MbType { deleted: true, intermediate: false, ..self }
+        MbType {
+            deleted: true,
+            intermediate: false,
+            ..self
+        }
     }
 
     /// A live, real mailbox (neither tombstone nor intermediate placeholder).

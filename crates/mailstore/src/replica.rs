@@ -23,10 +23,10 @@ impl Store {
     /// uniqueid, the old index and its unused bodies are discarded. A real entry gets an empty
     /// header if it has none yet.
     pub fn replica_put_entry(&self, entry: &MailboxEntry) -> Result<()> {
-        if let Some(p) = &entry.partition {
-            if entry.mbtype.is_real() {
-                self.partition_root(p)?;
-            }
+        if let Some(p) = &entry.partition
+            && entry.mbtype.is_real()
+        {
+            self.partition_root(p)?;
         }
         let owner = self.owner_of(&entry.name);
         let old = self.mailbox_entry(&entry.name)?;
@@ -52,10 +52,11 @@ impl Store {
         })?;
         let key = Store::owner_key(&owner).map(str::to_owned);
         self.global_write(|tx| {
-            if let Some(other) = db::get_entry_by_uniqueid(tx, entry.uniqueid.as_str())? {
-                if other.name != entry.name && is_real {
-                    return Err(StoreError::UniqueIdInUse(entry.uniqueid.to_string()));
-                }
+            if let Some(other) = db::get_entry_by_uniqueid(tx, entry.uniqueid.as_str())?
+                && other.name != entry.name
+                && is_real
+            {
+                return Err(StoreError::UniqueIdInUse(entry.uniqueid.to_string()));
             }
             db::put_entry(tx, entry, key.as_deref())
         })

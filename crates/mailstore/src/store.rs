@@ -97,7 +97,13 @@ impl Store {
         }
         let global = db::open_global(&cfg.config_dir.join("mailboxes.db"))?;
         let log = SyncLogWriter::new(cfg.sync_log.clone());
-        Ok(Store { cfg, global: Mutex::new(global), owners: Mutex::default(), log, clock })
+        Ok(Store {
+            cfg,
+            global: Mutex::new(global),
+            owners: Mutex::default(),
+            log,
+            clock,
+        })
     }
 
     pub fn config(&self) -> &StoreConfig {
@@ -142,7 +148,11 @@ impl Store {
                     .next()
                     .filter(char::is_ascii_alphanumeric)
                     .map_or('q', |c| c.to_ascii_lowercase());
-                self.cfg.config_dir.join("user").join(first.to_string()).join(format!("{enc}.db"))
+                self.cfg
+                    .config_dir
+                    .join("user")
+                    .join(first.to_string())
+                    .join(format!("{enc}.db"))
             }
         }
     }
@@ -228,7 +238,11 @@ impl Store {
 
     /// The file holding `guid` for the owner of `name` on `partition`, if present.
     pub fn body_path(&self, owner: &Owner, partition: &str, guid: &types::Guid) -> Result<PathBuf> {
-        Ok(blob::body_path(self.partition_root(partition)?, owner, guid))
+        Ok(blob::body_path(
+            self.partition_root(partition)?,
+            owner,
+            guid,
+        ))
     }
 
     /// Link a staged body into an owner's directory (durably); idempotent.
@@ -241,7 +255,9 @@ impl Store {
         if guids.is_empty() {
             return;
         }
-        let Ok(root) = self.partition_root(partition) else { return };
+        let Ok(root) = self.partition_root(partition) else {
+            return;
+        };
         let unused: Vec<types::Guid> = match self.owner_read(owner, |t| {
             let mut v = Vec::new();
             for g in guids {

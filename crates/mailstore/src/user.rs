@@ -61,7 +61,9 @@ impl Store {
         last_update: Option<i64>,
     ) -> Result<()> {
         if name.is_empty() || name.contains(['/', '\0', '\r', '\n']) {
-            return Err(StoreError::Invalid(format!("bad sieve script name {name:?}")));
+            return Err(StoreError::Invalid(format!(
+                "bad sieve script name {name:?}"
+            )));
         }
         let owner = user(userid)?;
         let when = last_update.unwrap_or_else(|| self.now());
@@ -100,8 +102,9 @@ impl Store {
         let key = Some(userid.to_owned());
         self.global_write(|tx| {
             let mut stmt = tx.prepare("SELECT name FROM mailbox WHERE owner=?1")?;
-            let names: Vec<String> =
-                stmt.query_map([&key], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let names: Vec<String> = stmt
+                .query_map([&key], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
             drop(stmt);
             for n in &names {
                 tx.execute("DELETE FROM quota WHERE root=?1", [n])?;

@@ -7,6 +7,8 @@
 //! * Concurrency: two processes appending to one mailbox get distinct, increasing UIDs and
 //!   modseqs; nothing is lost.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -71,15 +73,22 @@ fn writer_body() {
         .open(dir.join(format!("acks-{tag}")))
         .unwrap();
     let flag = FlagChange {
-        system: SystemFlags { flagged: true, ..Default::default() },
+        system: SystemFlags {
+            flagged: true,
+            ..Default::default()
+        },
         user: vec![format!("w{tag}")],
     };
     for i in 0..count {
         let body = store.stage_bytes("default", &message(&tag, i)).unwrap();
-        let a = store.append(&inbox(), &body, &AppendOptions::default()).unwrap();
+        let a = store
+            .append(&inbox(), &body, &AppendOptions::default())
+            .unwrap();
         writeln!(acks, "A {} {} {}", a.uid.0, a.modseq.0, body.guid()).unwrap();
         if i % 2 == 0 {
-            store.store_flags(&inbox(), &[a.uid], FlagOp::Add, &flag, None).unwrap();
+            store
+                .store_flags(&inbox(), &[a.uid], FlagOp::Add, &flag, None)
+                .unwrap();
             writeln!(acks, "F {}", a.uid.0).unwrap();
         }
     }
@@ -106,7 +115,8 @@ fn read_acks(path: &Path) -> Acked {
         match f.as_slice() {
             ["A", uid, modseq, guid] => {
                 let g = Guid::parse_hex(guid.as_bytes()).unwrap();
-                out.appends.insert(uid.parse().unwrap(), (modseq.parse().unwrap(), g));
+                out.appends
+                    .insert(uid.parse().unwrap(), (modseq.parse().unwrap(), g));
             }
             ["F", uid] => {
                 out.flagged.insert(uid.parse().unwrap());
@@ -125,7 +135,8 @@ fn check_consistent(store: &Store) -> Vec<MessageRecord> {
     let h = store.header(&inbox()).unwrap();
     for r in &recs {
         let path = store.message_path(&inbox(), r).unwrap();
-        let bytes = read_body(&path).unwrap_or_else(|e| panic!("body of UID {} missing: {e}", r.uid));
+        let bytes =
+            read_body(&path).unwrap_or_else(|e| panic!("body of UID {} missing: {e}", r.uid));
         assert_eq!(Guid::of(&bytes), r.guid, "body of UID {} is damaged", r.uid);
         assert_eq!(bytes.len() as u64, r.size);
         assert!(r.uid <= h.last_uid && r.modseq <= h.highestmodseq);
@@ -141,7 +152,10 @@ fn crash_safety_sigkill_at_random_points() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    Store::open(config(dir)).unwrap().create_mailbox(&inbox(), Default::default()).unwrap();
+    Store::open(config(dir))
+        .unwrap()
+        .create_mailbox(&inbox(), Default::default())
+        .unwrap();
     let kills = 30;
     let mut rng_state = 0x2545_f491_4f6c_dd1du64;
     let mut total_acked = 0;
@@ -168,17 +182,25 @@ fn crash_safety_sigkill_at_random_points() {
         let by_uid: BTreeMap<u32, &MessageRecord> = recs.iter().map(|r| (r.uid.0, r)).collect();
         let acked = read_acks(&dir.join(format!("acks-{tag}")));
         for (uid, (modseq, guid)) in &acked.appends {
-            let r = by_uid.get(uid).unwrap_or_else(|| panic!("acked UID {uid} lost in {tag}"));
+            let r = by_uid
+                .get(uid)
+                .unwrap_or_else(|| panic!("acked UID {uid} lost in {tag}"));
             assert_eq!(r.guid, *guid);
             assert!(r.modseq.0 >= *modseq);
         }
         for uid in &acked.flagged {
             let r = by_uid[uid];
-            assert!(r.flags.flagged && r.user_flags == vec![format!("w{tag}")], "flag lost on {uid}");
+            assert!(
+                r.flags.flagged && r.user_flags == vec![format!("w{tag}")],
+                "flag lost on {uid}"
+            );
         }
         total_acked += acked.appends.len();
     }
-    assert!(total_acked > kills, "the writer made too little progress to test anything");
+    assert!(
+        total_acked > kills,
+        "the writer made too little progress to test anything"
+    );
 
     // The sync log names the mailbox for every acknowledged change (logged before commit).
     let log = fs::read(dir.join("config/sync/log")).unwrap();
@@ -188,7 +210,10 @@ fn crash_safety_sigkill_at_random_points() {
         .filter_map(|l| parse_line(l).ok().flatten())
         .filter(|r| *r == sync_log::Record::Append("user.fred".into()))
         .count();
-    assert!(appends >= total_acked, "{appends} APPEND records for {total_acked} acked appends");
+    assert!(
+        appends >= total_acked,
+        "{appends} APPEND records for {total_acked} acked appends"
+    );
     eprintln!("crash test: {kills} kills, {total_acked} acknowledged appends verified");
 }
 
@@ -199,7 +224,10 @@ fn two_processes_append_concurrently() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    Store::open(config(dir)).unwrap().create_mailbox(&inbox(), Default::default()).unwrap();
+    Store::open(config(dir))
+        .unwrap()
+        .create_mailbox(&inbox(), Default::default())
+        .unwrap();
     let per = 150;
     let a = spawn_child("child_writer", dir, "a", per);
     let b = spawn_child("child_writer", dir, "b", per);

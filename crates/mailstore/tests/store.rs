@@ -1,6 +1,8 @@
 //! Mailstore behaviour: mail-server operations, replica primitives, CRCs over stored state and
 //! the sync log records each operation writes.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
@@ -43,8 +45,10 @@ fn take_log(dir: &Path) -> String {
     s
 }
 
-const MSG_A: &[u8] = b"From: alice@example.com\r\nTo: fred@example.com\r\nSubject: hello\r\n\r\nHi Fred\r\n";
-const MSG_B: &[u8] = b"From: bob@example.com\r\nTo: fred@example.com\r\nSubject: again\r\n\r\nHello again\r\n";
+const MSG_A: &[u8] =
+    b"From: alice@example.com\r\nTo: fred@example.com\r\nSubject: hello\r\n\r\nHi Fred\r\n";
+const MSG_B: &[u8] =
+    b"From: bob@example.com\r\nTo: fred@example.com\r\nSubject: again\r\n\r\nHello again\r\n";
 
 #[test]
 fn create_append_and_log() {
@@ -61,22 +65,38 @@ fn create_append_and_log() {
     assert_eq!(take_log(tmp.path()), "MAILBOX user.fred\n");
 
     let body = s.stage_bytes("default", MSG_A).unwrap();
-    assert_eq!(body.guid().to_hex(), "258554f4f919439e68f0b5fef2ed4eed80fe5660");
+    assert_eq!(
+        body.guid().to_hex(),
+        "258554f4f919439e68f0b5fef2ed4eed80fe5660"
+    );
     let opts = AppendOptions {
-        flags: SystemFlags { seen: true, ..Default::default() },
+        flags: SystemFlags {
+            seen: true,
+            ..Default::default()
+        },
         user_flags: vec!["$Forwarded".into()],
         internaldate: Some(1_699_999_000),
         annotations: vec![],
     };
     let a1 = s.append(&inbox, &body, &opts).unwrap();
-    let a2 = s.append(&inbox, &s.stage_bytes("default", MSG_B).unwrap(), &Default::default()).unwrap();
+    let a2 = s
+        .append(
+            &inbox,
+            &s.stage_bytes("default", MSG_B).unwrap(),
+            &Default::default(),
+        )
+        .unwrap();
     assert_eq!((a1.uid, a2.uid), (Uid(1), Uid(2)));
     assert!(a2.modseq > a1.modseq);
     assert_eq!(
         take_log(tmp.path()),
         "APPEND user.fred\nMAILBOX user.fred\nAPPEND user.fred\nMAILBOX user.fred\n"
     );
-    assert!(fs::read_to_string(tmp.path().join("config/sync/repl1/log")).unwrap().contains("APPEND"));
+    assert!(
+        fs::read_to_string(tmp.path().join("config/sync/repl1/log"))
+            .unwrap()
+            .contains("APPEND")
+    );
 
     let recs = s.records(&inbox).unwrap();
     assert_eq!(recs.len(), 2);
@@ -102,7 +122,8 @@ fn flags_expunge_copy_move() {
     let arch = n("user.fred.Archive");
     s.create_mailbox(&inbox, Default::default()).unwrap();
     s.create_mailbox(&arch, Default::default()).unwrap();
-    s.create_mailbox(&n("user.bob"), Default::default()).unwrap();
+    s.create_mailbox(&n("user.bob"), Default::default())
+        .unwrap();
     let body = s.stage_bytes("default", MSG_A).unwrap();
     for _ in 0..3 {
         s.append(&inbox, &body, &Default::default()).unwrap();
@@ -110,19 +131,32 @@ fn flags_expunge_copy_move() {
     take_log(tmp.path());
 
     let ch = FlagChange {
-        system: SystemFlags { flagged: true, ..Default::default() },
+        system: SystemFlags {
+            flagged: true,
+            ..Default::default()
+        },
         user: vec!["Work".into()],
     };
-    let r = s.store_flags(&inbox, &[Uid(1), Uid(2), Uid(9)], FlagOp::Add, &ch, None).unwrap();
+    let r = s
+        .store_flags(&inbox, &[Uid(1), Uid(2), Uid(9)], FlagOp::Add, &ch, None)
+        .unwrap();
     assert_eq!(r.changed.len(), 2);
     let m1 = r.changed[0].1;
     // UNCHANGEDSINCE below the record's modseq refuses it.
     let r2 = s
-        .store_flags(&inbox, &[Uid(1), Uid(3)], FlagOp::Remove, &ch, Some(Modseq(m1.0 - 1)))
+        .store_flags(
+            &inbox,
+            &[Uid(1), Uid(3)],
+            FlagOp::Remove,
+            &ch,
+            Some(Modseq(m1.0 - 1)),
+        )
         .unwrap();
     assert_eq!(r2.modified, vec![Uid(1)]);
     // Adding flags already present changes nothing.
-    let r3 = s.store_flags(&inbox, &[Uid(2)], FlagOp::Add, &ch, None).unwrap();
+    let r3 = s
+        .store_flags(&inbox, &[Uid(2)], FlagOp::Add, &ch, None)
+        .unwrap();
     assert!(r3.changed.is_empty());
     assert_eq!(take_log(tmp.path()), "MAILBOX user.fred\n".repeat(3));
 
@@ -132,17 +166,24 @@ fn flags_expunge_copy_move() {
     assert_eq!(recs[0].user_flags, vec!["Work".to_owned()]);
     take_log(tmp.path());
 
-    let pairs = s.copy_messages(&inbox, &arch, &[Uid(1), Uid(3)], false).unwrap();
+    let pairs = s
+        .copy_messages(&inbox, &arch, &[Uid(1), Uid(3)], false)
+        .unwrap();
     assert_eq!(pairs, vec![(Uid(1), Uid(1))]);
     assert_eq!(
         take_log(tmp.path()),
         "DOUBLEMAILBOX user.fred user.fred.Archive\nAPPEND user.fred.Archive\nMAILBOX user.fred.Archive\n"
     );
-    let moved = s.copy_messages(&inbox, &n("user.bob"), &[Uid(2)], true).unwrap();
+    let moved = s
+        .copy_messages(&inbox, &n("user.bob"), &[Uid(2)], true)
+        .unwrap();
     assert_eq!(moved, vec![(Uid(2), Uid(1))]);
     assert!(s.record(&inbox, Uid(2)).unwrap().unwrap().expunged);
     let bob = s.records(&n("user.bob")).unwrap();
-    assert_eq!(read_body(&s.message_path(&n("user.bob"), &bob[0]).unwrap()).unwrap(), MSG_A);
+    assert_eq!(
+        read_body(&s.message_path(&n("user.bob"), &bob[0]).unwrap()).unwrap(),
+        MSG_A
+    );
     // One body file per owner, shared by all of fred's mailboxes.
     let fred_dir = tmp.path().join("spool/user/fred");
     let files: Vec<_> = walk(&fred_dir);
@@ -172,23 +213,42 @@ fn hierarchy_rename_delete() {
         s.create_mailbox(&n("user.fred.Sent"), Default::default()),
         Err(StoreError::NoParent(_))
     ));
-    s.create_mailbox(&n("user.fred"), Default::default()).unwrap();
-    s.create_mailbox(&n("user.fred.a.b"), Default::default()).unwrap();
+    s.create_mailbox(&n("user.fred"), Default::default())
+        .unwrap();
+    s.create_mailbox(&n("user.fred.a.b"), Default::default())
+        .unwrap();
     let a = s.mailbox_entry(&n("user.fred.a")).unwrap().unwrap();
     assert!(a.mbtype.intermediate);
     assert_eq!(a.mbtype.code(), "ei");
     // Creating over an intermediate makes it real.
-    s.create_mailbox(&n("user.fred.a"), Default::default()).unwrap();
-    assert!(s.mailbox_entry(&n("user.fred.a")).unwrap().unwrap().mbtype.is_real());
-    let names: Vec<_> =
-        s.user_mailboxes("fred").unwrap().into_iter().map(|e| e.name.to_string()).collect();
+    s.create_mailbox(&n("user.fred.a"), Default::default())
+        .unwrap();
+    assert!(
+        s.mailbox_entry(&n("user.fred.a"))
+            .unwrap()
+            .unwrap()
+            .mbtype
+            .is_real()
+    );
+    let names: Vec<_> = s
+        .user_mailboxes("fred")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name.to_string())
+        .collect();
     assert_eq!(names, ["user.fred", "user.fred.a", "user.fred.a.b"]);
     take_log(tmp.path());
 
     let old = s.lookup(&n("user.fred.a.b")).unwrap();
-    s.rename_mailbox_tree(&n("user.fred.a"), &n("user.fred.x"), None).unwrap();
+    s.rename_mailbox_tree(&n("user.fred.a"), &n("user.fred.x"), None)
+        .unwrap();
     let log = take_log(tmp.path());
-    assert!(log.starts_with("RENAME user.fred.a user.fred.x\nMAILBOX user.fred.a\nMAILBOX user.fred.x\n"), "{log}");
+    assert!(
+        log.starts_with(
+            "RENAME user.fred.a user.fred.x\nMAILBOX user.fred.a\nMAILBOX user.fred.x\n"
+        ),
+        "{log}"
+    );
     assert!(log.contains("RENAME user.fred.a.b user.fred.x.b\n"));
     let moved = s.lookup(&n("user.fred.x.b")).unwrap();
     assert_eq!(moved.uniqueid, old.uniqueid);
@@ -197,20 +257,37 @@ fn hierarchy_rename_delete() {
     let tomb = s.mailbox_entry(&n("user.fred.a.b")).unwrap().unwrap();
     assert!(tomb.mbtype.deleted);
     assert!(s.mailbox_state(&n("user.fred.a.b")).unwrap().is_none());
-    assert_eq!(s.former_names(old.uniqueid.as_str()).unwrap(), vec![n("user.fred.a.b")]);
+    assert_eq!(
+        s.former_names(old.uniqueid.as_str()).unwrap(),
+        vec![n("user.fred.a.b")]
+    );
 
     // Immediate delete of a parent with children leaves an intermediate.
     s.delete_mailbox(&n("user.fred.x")).unwrap();
-    assert!(s.mailbox_entry(&n("user.fred.x")).unwrap().unwrap().mbtype.intermediate);
+    assert!(
+        s.mailbox_entry(&n("user.fred.x"))
+            .unwrap()
+            .unwrap()
+            .mbtype
+            .intermediate
+    );
     s.delete_mailbox(&n("user.fred.x.b")).unwrap();
-    assert_eq!(take_log(tmp.path()), "MAILBOX user.fred.x\nUNMAILBOX user.fred.x.b\n");
+    assert_eq!(
+        take_log(tmp.path()),
+        "MAILBOX user.fred.x\nUNMAILBOX user.fred.x.b\n"
+    );
 
     // Delayed delete renames into DELETED.
-    s.create_mailbox(&n("user.fred.Old"), Default::default()).unwrap();
+    s.create_mailbox(&n("user.fred.Old"), Default::default())
+        .unwrap();
     let d = s.delete_mailbox_delayed(&n("user.fred.Old")).unwrap();
     assert!(d.as_str().starts_with("DELETED.user.fred.Old."), "{d}");
-    let names: Vec<_> =
-        s.user_mailboxes("fred").unwrap().into_iter().map(|e| e.name.to_string()).collect();
+    let names: Vec<_> = s
+        .user_mailboxes("fred")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name.to_string())
+        .collect();
     assert_eq!(names.last().map(String::as_str), Some(d.as_str()));
 }
 
@@ -220,16 +297,32 @@ fn per_user_data_quota_annotations() {
     let s = open(tmp.path(), true);
     let inbox = n("user.fred");
     s.create_mailbox(&inbox, Default::default()).unwrap();
-    s.create_mailbox(&n("user.fred.Sent"), Default::default()).unwrap();
+    s.create_mailbox(&n("user.fred.Sent"), Default::default())
+        .unwrap();
     take_log(tmp.path());
 
-    let seen = SeenState { lastread: 5, lastuid: Uid(2), lastchange: 6, seenuids: "1:2".into() };
+    let seen = SeenState {
+        lastread: 5,
+        lastuid: Uid(2),
+        lastchange: 6,
+        seenuids: "1:2".into(),
+    };
     s.set_seen("bob", "abc", &seen).unwrap();
     assert_eq!(s.seen("bob", "abc").unwrap(), Some(seen.clone()));
-    assert!(s.set_subscribed("fred", &n("user.fred.Sent"), true).unwrap());
-    assert!(!s.set_subscribed("fred", &n("user.fred.Sent"), true).unwrap());
-    assert_eq!(s.subscriptions("fred").unwrap(), vec!["user.fred.Sent".to_owned()]);
-    s.set_subscribed("fred", &n("user.fred.Sent"), false).unwrap();
+    assert!(
+        s.set_subscribed("fred", &n("user.fred.Sent"), true)
+            .unwrap()
+    );
+    assert!(
+        !s.set_subscribed("fred", &n("user.fred.Sent"), true)
+            .unwrap()
+    );
+    assert_eq!(
+        s.subscriptions("fred").unwrap(),
+        vec!["user.fred.Sent".to_owned()]
+    );
+    s.set_subscribed("fred", &n("user.fred.Sent"), false)
+        .unwrap();
     assert!(s.subscriptions("fred").unwrap().is_empty());
     assert_eq!(
         take_log(tmp.path()),
@@ -237,32 +330,51 @@ fn per_user_data_quota_annotations() {
     );
 
     let script = b"require \"fileinto\";\r\nfileinto \"Junk\";\r\n";
-    s.put_sieve("fred", "main", script, Some(1_700_000_000)).unwrap();
+    s.put_sieve("fred", "main", script, Some(1_700_000_000))
+        .unwrap();
     s.put_sieve("fred", "vacation", b"keep;", None).unwrap();
     s.activate_sieve("fred", Some("main")).unwrap();
     let scripts = s.sieve_scripts("fred").unwrap();
     assert_eq!(scripts.len(), 2);
     assert!(scripts[0].active && !scripts[1].active);
-    assert_eq!(scripts[0].guid().to_hex(), "b28d3a3ae27f34e91ea547c18631ff85ca93e40b");
-    assert!(matches!(s.activate_sieve("fred", Some("nope")), Err(StoreError::ScriptNotFound(_))));
+    assert_eq!(
+        scripts[0].guid().to_hex(),
+        "b28d3a3ae27f34e91ea547c18631ff85ca93e40b"
+    );
+    assert!(matches!(
+        s.activate_sieve("fred", Some("nope")),
+        Err(StoreError::ScriptNotFound(_))
+    ));
     assert!(s.delete_sieve("fred", "main").unwrap());
     assert!(!s.delete_sieve("fred", "main").unwrap());
     assert_eq!(take_log(tmp.path()), "META fred\n".repeat(6));
 
-    let limits = QuotaLimits { storage: Some(102_400), ..Default::default() };
+    let limits = QuotaLimits {
+        storage: Some(102_400),
+        ..Default::default()
+    };
     s.set_quota(&inbox, limits, Some(Modseq(12))).unwrap();
     assert_eq!(take_log(tmp.path()), "QUOTA user.fred\n");
     let q = s.quota(&inbox).unwrap().unwrap();
     assert_eq!((q.limits, q.modseq), (limits, Modseq(12)));
-    assert_eq!(s.quota_root_of(&n("user.fred.Sent")).unwrap(), Some(inbox.clone()));
-    s.append(&inbox, &s.stage_bytes("default", MSG_A).unwrap(), &Default::default()).unwrap();
+    assert_eq!(
+        s.quota_root_of(&n("user.fred.Sent")).unwrap(),
+        Some(inbox.clone())
+    );
+    s.append(
+        &inbox,
+        &s.stage_bytes("default", MSG_A).unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
     let u = s.quota_usage(&inbox).unwrap();
     assert_eq!((u.storage_bytes, u.messages, u.folders), (74, 1, 2));
     assert!(s.remove_quota(&inbox).unwrap());
     assert!(s.quota(&inbox).unwrap().is_none());
     take_log(tmp.path());
 
-    s.set_mailbox_annotation(&n("user.fred.Sent"), "/specialuse", "fred", b"\\Sent").unwrap();
+    s.set_mailbox_annotation(&n("user.fred.Sent"), "/specialuse", "fred", b"\\Sent")
+        .unwrap();
     let ann = s.mailbox_annotations(&n("user.fred.Sent")).unwrap();
     assert_eq!(ann.len(), 1);
     assert_eq!(ann[0].value, b"\\Sent");
@@ -270,10 +382,17 @@ fn per_user_data_quota_annotations() {
     assert_eq!(st.entry.foldermodseq, ann[0].modseq);
     s.set_server_annotation("/comment", "", b"hello").unwrap();
     assert_eq!(s.server_annotations().unwrap()[0].value, b"hello");
-    assert_eq!(take_log(tmp.path()), "MAILBOX user.fred.Sent\nANNOTATION \"\"\n");
+    assert_eq!(
+        take_log(tmp.path()),
+        "MAILBOX user.fred.Sent\nANNOTATION \"\"\n"
+    );
 
-    s.set_acl(&inbox, "fred\tlrswipkxtecdan\tanyone\tp\t").unwrap();
-    assert_eq!(s.lookup(&inbox).unwrap().acl.as_deref(), Some("fred\tlrswipkxtecdan\tanyone\tp\t"));
+    s.set_acl(&inbox, "fred\tlrswipkxtecdan\tanyone\tp\t")
+        .unwrap();
+    assert_eq!(
+        s.lookup(&inbox).unwrap().acl.as_deref(),
+        Some("fred\tlrswipkxtecdan\tanyone\tp\t")
+    );
 
     s.delete_user("fred").unwrap();
     assert!(s.user_mailboxes("fred").unwrap().is_empty());
@@ -315,7 +434,10 @@ fn replica_stores_exactly_what_master_sent() {
             createdmodseq: Modseq(5),
             size: 74,
             guid: a.guid(),
-            flags: SystemFlags { seen: true, ..Default::default() },
+            flags: SystemFlags {
+                seen: true,
+                ..Default::default()
+            },
             user_flags: vec!["$Forwarded".into()],
             ..Default::default()
         },
@@ -368,7 +490,10 @@ fn replica_stores_exactly_what_master_sent() {
     })
     .unwrap();
     let st = s.mailbox_state(&inbox).unwrap().unwrap();
-    assert_eq!((st.sync_crc, st.sync_crc_annot), (966_497_061, 1_497_743_152));
+    assert_eq!(
+        (st.sync_crc, st.sync_crc_annot),
+        (966_497_061, 1_497_743_152)
+    );
     assert_eq!(st.header.unwrap(), header);
     assert_eq!(st.entry.uidvalidity, UidValidity(1_699_990_000));
     assert_eq!(st.entry.uniqueid, entry.uniqueid);
@@ -396,17 +521,38 @@ fn bad_input_changes_nothing() {
     let inbox = n("user.fred");
     s.create_mailbox(&inbox, Default::default()).unwrap();
     let body = s.stage_bytes("default", MSG_A).unwrap();
-    let bad = AppendOptions { user_flags: vec!["bad flag".into()], ..Default::default() };
-    assert!(matches!(s.append(&inbox, &body, &bad), Err(StoreError::BadFlag(_))));
+    let bad = AppendOptions {
+        user_flags: vec!["bad flag".into()],
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.append(&inbox, &body, &bad),
+        Err(StoreError::BadFlag(_))
+    ));
     assert!(s.records(&inbox).unwrap().is_empty());
     assert_eq!(s.header(&inbox).unwrap().last_uid, Uid(0));
     assert!(matches!(
-        s.create_mailbox(&n("user.x"), CreateOptions { partition: Some("nope".into()), ..Default::default() }),
+        s.create_mailbox(
+            &n("user.x"),
+            CreateOptions {
+                partition: Some("nope".into()),
+                ..Default::default()
+            }
+        ),
         Err(StoreError::UnknownPartition(_))
     ));
-    assert!(matches!(s.append(&n("user.none"), &body, &Default::default()), Err(StoreError::MailboxNotFound(_))));
+    assert!(matches!(
+        s.append(&n("user.none"), &body, &Default::default()),
+        Err(StoreError::MailboxNotFound(_))
+    ));
     let too_many: Vec<String> = (0..129).map(|i| format!("k{i}")).collect();
-    let many = AppendOptions { user_flags: too_many, ..Default::default() };
-    assert!(matches!(s.append(&inbox, &body, &many), Err(StoreError::TooManyUserFlags(_))));
+    let many = AppendOptions {
+        user_flags: too_many,
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.append(&inbox, &body, &many),
+        Err(StoreError::TooManyUserFlags(_))
+    ));
     assert!(s.records(&inbox).unwrap().is_empty());
 }

@@ -130,8 +130,7 @@ impl fmt::Display for Record {
 /// Cyrus's writer rule: quote if empty or containing SP, TAB, `(`, `)`, `\`, `"`, `{`, `}`;
 /// inside quotes escape `\`, `"`, `{` and `}` with a backslash.
 fn push_arg(out: &mut String, arg: &str) {
-    let needs_quotes =
-        arg.is_empty() || arg.contains([' ', '\t', '(', ')', '\\', '"', '{', '}']);
+    let needs_quotes = arg.is_empty() || arg.contains([' ', '\t', '(', ')', '\\', '"', '{', '}']);
     if !needs_quotes {
         out.push_str(arg);
         return;
@@ -170,7 +169,10 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record>, ParseError> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    let mut cur = Cursor { s: line.as_bytes(), pos: 0 };
+    let mut cur = Cursor {
+        s: line.as_bytes(),
+        pos: 0,
+    };
     let kind = cur.word();
     if kind.is_empty() {
         return Err(ParseError::InvalidInput);
@@ -257,7 +259,9 @@ impl<'a> Cursor<'a> {
             if w.is_empty() {
                 return Err(ParseError::InvalidInput);
             }
-            std::str::from_utf8(w).map(str::to_owned).map_err(|_| ParseError::NotUtf8)
+            std::str::from_utf8(w)
+                .map(str::to_owned)
+                .map_err(|_| ParseError::NotUtf8)
         }
     }
 }
@@ -274,7 +278,10 @@ mod tests {
     #[test]
     fn cyrus_examples_byte_exact() {
         // replication-behaviour §4.1 examples.
-        assert_eq!(line(Record::Mailbox("user.fred".into())), "MAILBOX user.fred\n");
+        assert_eq!(
+            line(Record::Mailbox("user.fred".into())),
+            "MAILBOX user.fred\n"
+        );
         assert_eq!(
             line(Record::Mailbox("user.fred.2nd level with spaces".into())),
             "MAILBOX \"user.fred.2nd level with spaces\"\n"
@@ -288,17 +295,29 @@ mod tests {
             "MAILBOX example.com!user.fred.Sent\n"
         );
         assert_eq!(
-            line(Record::DoubleMailbox("user.fred".into(), "user.fred.Archive".into())),
+            line(Record::DoubleMailbox(
+                "user.fred".into(),
+                "user.fred.Archive".into()
+            )),
             "DOUBLEMAILBOX user.fred user.fred.Archive\n"
         );
         assert_eq!(line(Record::Annotation(String::new())), "ANNOTATION \"\"\n");
         assert_eq!(
-            line(Record::Seen("fred".into(), "0a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d".into())),
+            line(Record::Seen(
+                "fred".into(),
+                "0a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d".into()
+            )),
             "SEEN fred 0a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d\n"
         );
-        assert_eq!(line(Record::User("fred@example.com".into())), "USER fred@example.com\n");
+        assert_eq!(
+            line(Record::User("fred@example.com".into())),
+            "USER fred@example.com\n"
+        );
         // `%`, `*`, `!`, `^` and 8-bit bytes stay raw.
-        assert_eq!(line(Record::Mailbox("user.a^b%*é".into())), "MAILBOX user.a^b%*é\n");
+        assert_eq!(
+            line(Record::Mailbox("user.a^b%*é".into())),
+            "MAILBOX user.a^b%*é\n"
+        );
         assert!(Record::Mailbox("a\nb".into()).to_line().is_err());
     }
 
@@ -318,9 +337,18 @@ mod tests {
         assert_eq!(parse_line(b"MAILBOX a b c\n"), Err(ParseError::Garbage));
         assert_eq!(parse_line(b"MAILBOX a b\n"), Err(ParseError::Garbage));
         assert_eq!(parse_line(b"MAILBOX  a\n"), Err(ParseError::InvalidInput));
-        assert_eq!(parse_line(b"FROB a\n"), Err(ParseError::UnknownType("FROB".into())));
-        assert_eq!(parse_line(b"RENAME a\n"), Err(ParseError::MissingArgument("RENAME".into())));
-        assert_eq!(parse_line(b"MAILBOX \"open\n"), Err(ParseError::InvalidInput));
+        assert_eq!(
+            parse_line(b"FROB a\n"),
+            Err(ParseError::UnknownType("FROB".into()))
+        );
+        assert_eq!(
+            parse_line(b"RENAME a\n"),
+            Err(ParseError::MissingArgument("RENAME".into()))
+        );
+        assert_eq!(
+            parse_line(b"MAILBOX \"open\n"),
+            Err(ParseError::InvalidInput)
+        );
     }
 
     fn arb_arg() -> impl Strategy<Value = String> {

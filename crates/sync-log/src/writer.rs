@@ -66,7 +66,11 @@ pub struct SyncLogConfig {
 impl SyncLogConfig {
     /// Logging switched off.
     pub fn disabled(config_dir: impl Into<PathBuf>) -> Self {
-        SyncLogConfig { enabled: false, config_dir: config_dir.into(), channels: vec![] }
+        SyncLogConfig {
+            enabled: false,
+            config_dir: config_dir.into(),
+            channels: vec![],
+        }
     }
 
     /// Parse the `sync_log_channels` value (split on spaces, `""` = unnamed channel).
@@ -74,8 +78,11 @@ impl SyncLogConfig {
         match value {
             None => vec![Channel::Default],
             Some(v) => {
-                let mut out: Vec<Channel> =
-                    v.split(' ').filter(|t| !t.is_empty()).map(Channel::from_token).collect();
+                let mut out: Vec<Channel> = v
+                    .split(' ')
+                    .filter(|t| !t.is_empty())
+                    .map(Channel::from_token)
+                    .collect();
                 out.dedup();
                 out
             }
@@ -144,14 +151,20 @@ pub fn begin_batch(writer: &SyncLogWriter, records: &[Record]) -> Result<LockedA
         let mut file = open_locked(&path)?;
         file.write_all(text.as_bytes())
             .and_then(|()| file.sync_data())
-            .map_err(|source| WriteError::Io { path: path.clone(), source })?;
+            .map_err(|source| WriteError::Io {
+                path: path.clone(),
+                source,
+            })?;
         files.push(file);
     }
     Ok(LockedAppend { _files: files })
 }
 
 fn open_locked(path: &Path) -> Result<File, WriteError> {
-    let io_err = |source| WriteError::Io { path: path.to_owned(), source };
+    let io_err = |source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    };
     for _ in 0..MAX_LOCK_ATTEMPTS {
         let file = match open_append(path) {
             Ok(f) => f,
@@ -173,16 +186,25 @@ fn open_locked(path: &Path) -> Result<File, WriteError> {
             Err(e) => return Err(io_err(e)),
         }
     }
-    Err(WriteError::LockRace { path: path.to_owned() })
+    Err(WriteError::LockRace {
+        path: path.to_owned(),
+    })
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().append(true).create(true).mode(0o640).open(path)
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .open(path)
 }
 
 fn create_dir_0755(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o755).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
 }
 
 /// Reader side (§3.3 steps 1–4): the work file to process next in `dir`, if any. A leftover
@@ -220,10 +242,17 @@ mod tests {
 
     #[test]
     fn channel_tokens() {
-        assert_eq!(SyncLogConfig::channels_from_option(None), vec![Channel::Default]);
+        assert_eq!(
+            SyncLogConfig::channels_from_option(None),
+            vec![Channel::Default]
+        );
         assert_eq!(
             SyncLogConfig::channels_from_option(Some("repl1 \"\" offsite")),
-            vec![Channel::Named("repl1".into()), Channel::Default, Channel::Named("offsite".into())]
+            vec![
+                Channel::Named("repl1".into()),
+                Channel::Default,
+                Channel::Named("offsite".into())
+            ]
         );
     }
 
@@ -231,9 +260,13 @@ mod tests {
     fn writes_every_channel_and_layout() {
         let tmp = tempfile::tempdir().unwrap();
         let w = SyncLogWriter::new(cfg(tmp.path(), Some("repl1 repl2 \"\"")));
-        w.append(&[Record::Append("user.fred".into()), Record::Mailbox("user.fred".into())])
+        w.append(&[
+            Record::Append("user.fred".into()),
+            Record::Mailbox("user.fred".into()),
+        ])
+        .unwrap();
+        w.append(&[Record::Sub("fred".into(), "user.fred.Sent".into())])
             .unwrap();
-        w.append(&[Record::Sub("fred".into(), "user.fred.Sent".into())]).unwrap();
         let want = "APPEND user.fred\nMAILBOX user.fred\nSUB fred user.fred.Sent\n";
         for p in ["sync/log", "sync/repl1/log", "sync/repl2/log"] {
             assert_eq!(fs::read_to_string(tmp.path().join(p)).unwrap(), want, "{p}");
@@ -245,7 +278,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut c = cfg(tmp.path(), None);
         c.enabled = false;
-        SyncLogWriter::new(c).append(&[Record::User("fred".into())]).unwrap();
+        SyncLogWriter::new(c)
+            .append(&[Record::User("fred".into())])
+            .unwrap();
         assert!(!tmp.path().join("sync").exists());
     }
 

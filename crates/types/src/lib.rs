@@ -157,9 +157,13 @@ mod tests {
     #[test]
     fn guid_of_spec_examples() {
         // csync §7.1 message A.
-        let a = b"From: alice@example.com\r\nTo: fred@example.com\r\nSubject: hello\r\n\r\nHi Fred\r\n";
+        let a =
+            b"From: alice@example.com\r\nTo: fred@example.com\r\nSubject: hello\r\n\r\nHi Fred\r\n";
         assert_eq!(a.len(), 74);
-        assert_eq!(Guid::of(a).to_hex(), "258554f4f919439e68f0b5fef2ed4eed80fe5660");
+        assert_eq!(
+            Guid::of(a).to_hex(),
+            "258554f4f919439e68f0b5fef2ed4eed80fe5660"
+        );
         let mut h = GuidHasher::new();
         h.update(&a[..10]);
         h.update(&a[10..]);
@@ -184,7 +188,11 @@ mod tests {
         };
         let id = UniqueId::generate(&mut rnd);
         assert_eq!(id.as_str().len(), 24);
-        assert!(id.as_str().bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()));
+        assert!(
+            id.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        );
         assert!(UniqueId::new("").is_none());
     }
 }

@@ -16,7 +16,9 @@ pub struct NameConfig {
 
 impl Default for NameConfig {
     fn default() -> Self {
-        NameConfig { deleted_prefix: "DELETED".to_owned() }
+        NameConfig {
+            deleted_prefix: "DELETED".to_owned(),
+        }
     }
 }
 
@@ -171,11 +173,22 @@ mod tests {
         let c = NameConfig::default();
         assert_eq!(n("user.fred").userid(&c).as_deref(), Some("fred"));
         assert_eq!(n("user.fred.Sent").userid(&c).as_deref(), Some("fred"));
-        assert_eq!(n("user.first^last.a^b").userid(&c).as_deref(), Some("first.last"));
-        assert_eq!(n("example.com!user.fred.Sent").userid(&c).as_deref(), Some("fred@example.com"));
-        assert_eq!(n("DELETED.user.fred.Old.65A1B2C3").userid(&c).as_deref(), Some("fred"));
         assert_eq!(
-            n("example.com!DELETED.user.fred.Sent.65A1B2C3").userid(&c).as_deref(),
+            n("user.first^last.a^b").userid(&c).as_deref(),
+            Some("first.last")
+        );
+        assert_eq!(
+            n("example.com!user.fred.Sent").userid(&c).as_deref(),
+            Some("fred@example.com")
+        );
+        assert_eq!(
+            n("DELETED.user.fred.Old.65A1B2C3").userid(&c).as_deref(),
+            Some("fred")
+        );
+        assert_eq!(
+            n("example.com!DELETED.user.fred.Sent.65A1B2C3")
+                .userid(&c)
+                .as_deref(),
             Some("fred@example.com")
         );
         assert_eq!(n("shared.lists").userid(&c), None);
@@ -188,7 +201,9 @@ mod tests {
     fn inbox_and_parents() {
         assert_eq!(MboxName::user_inbox("fred").unwrap().as_str(), "user.fred");
         assert_eq!(
-            MboxName::user_inbox("first.last@example.com").unwrap().as_str(),
+            MboxName::user_inbox("first.last@example.com")
+                .unwrap()
+                .as_str(),
             "example.com!user.first^last"
         );
         assert!(MboxName::user_inbox("").is_err());
@@ -196,7 +211,10 @@ mod tests {
         assert!(!n("user.fred.Sent").is_user_inbox());
         assert!(n("example.com!user.fred").is_user_inbox());
         assert_eq!(n("user.fred.a.b").parent().unwrap().as_str(), "user.fred.a");
-        assert_eq!(n("example.com!user.fred").parent().unwrap().as_str(), "example.com!user");
+        assert_eq!(
+            n("example.com!user.fred").parent().unwrap().as_str(),
+            "example.com!user"
+        );
         assert_eq!(n("shared").parent(), None);
         assert!(n("user.fred.a").is_within(&n("user.fred")));
         assert!(!n("user.freddy").is_within(&n("user.fred")));

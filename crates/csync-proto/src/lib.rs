@@ -14,7 +14,9 @@ mod ser;
 mod status;
 mod value;
 
-pub use line::{Command, CommandLine, CommandParser, Flavour, Parsed, Response, ResponseParser, SimpleVerb};
+pub use line::{
+    Command, CommandLine, CommandParser, Flavour, Parsed, Response, ResponseParser, SimpleVerb,
+};
 pub use parse::{DiscardSink, FileSink, MemorySink, ParseError, ParseLimits};
 pub use ser::{FileSource, NoFiles, Role, Serializer, to_vec};
 pub use status::{Reply, ResultCode, StatusKind, StatusLine, SyncError, ValueVerb};

@@ -30,7 +30,9 @@ pub enum Parsed<T> {
     NeedMore,
     /// A synchronising `{n}` literal was announced. A server SHOULD send `+ go ahead` CRLF
     /// (csync §2.2.3); then keep feeding.
-    Continuation { literal_len: u64 },
+    Continuation {
+        literal_len: u64,
+    },
 }
 
 /// Commands without a dlist argument (csync §1.4).
@@ -64,21 +66,34 @@ pub enum Command {
     Get(Keyed),
     Apply(Keyed),
     Restore(Keyed),
-    Authenticate { mechanism: Vec<u8>, initial_response: Option<Vec<u8>> },
+    Authenticate {
+        mechanism: Vec<u8>,
+        initial_response: Option<Vec<u8>>,
+    },
     Starttls,
-    Compress { algorithm: Vec<u8> },
+    Compress {
+        algorithm: Vec<u8>,
+    },
     Noop,
     Exit,
     Restart,
     /// Empty line → `BAD Null command`.
     Empty,
     /// Unknown command word; the rest of the line (incl. literals) was skipped.
-    Unknown { word: Vec<u8> },
+    Unknown {
+        word: Vec<u8>,
+    },
     /// NOOP/EXIT/RESTART/STARTTLS with arguments, or AUTHENTICATE/COMPRESS without.
-    BadArguments { verb: SimpleVerb, missing: bool },
+    BadArguments {
+        verb: SimpleVerb,
+        missing: bool,
+    },
     /// GET/APPLY/RESTORE whose value did not parse; the rest of the line was skipped.
     /// Reply `BAD IMAP_PROTOCOL_ERROR Failed to parse <VERB> line`.
-    Invalid { verb: ValueVerb, reason: String },
+    Invalid {
+        verb: ValueVerb,
+        reason: String,
+    },
 }
 
 /// A command with its IMAP-flavour tag, if any.
@@ -106,7 +121,10 @@ impl Command {
             Command::Get(k) => (if imap { "SYNCGET" } else { "GET" }, k),
             Command::Apply(k) => (if imap { "SYNCAPPLY" } else { "APPLY" }, k),
             Command::Restore(k) => (if imap { "SYNCRESTORE" } else { "RESTORE" }, k),
-            Command::Authenticate { mechanism, initial_response } => {
+            Command::Authenticate {
+                mechanism,
+                initial_response,
+            } => {
                 w.write_all(b"AUTHENTICATE ")?;
                 w.write_all(mechanism)?;
                 if let Some(ir) = initial_response {
@@ -131,7 +149,10 @@ impl Command {
                 return w.write_all(b"\r\n");
             }
             Command::BadArguments { .. } | Command::Invalid { .. } => {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot write an invalid command"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "cannot write an invalid command",
+                ));
             }
         };
         w.write_all(word.as_bytes())?;
@@ -151,10 +172,25 @@ enum RestKind {
 #[derive(Debug)]
 enum CmdState {
     Tag(WordReader),
-    Word { tag: Option<Vec<u8>>, reader: WordReader },
-    Value { tag: Option<Vec<u8>>, verb: ValueVerb, vp: Box<ValueParser> },
-    Rest { tag: Option<Vec<u8>>, kind: RestKind, reader: RestOfLine },
-    Skip { tag: Option<Vec<u8>>, command: Command, skipper: LineSkipper },
+    Word {
+        tag: Option<Vec<u8>>,
+        reader: WordReader,
+    },
+    Value {
+        tag: Option<Vec<u8>>,
+        verb: ValueVerb,
+        vp: Box<ValueParser>,
+    },
+    Rest {
+        tag: Option<Vec<u8>>,
+        kind: RestKind,
+        reader: RestOfLine,
+    },
+    Skip {
+        tag: Option<Vec<u8>>,
+        command: Command,
+        skipper: LineSkipper,
+    },
     Poisoned,
 }
 
@@ -176,12 +212,19 @@ pub struct CommandParser {
 
 impl CommandParser {
     pub fn new(flavour: Flavour, limits: ParseLimits) -> Self {
-        CommandParser { flavour, limits, state: Self::start(flavour) }
+        CommandParser {
+            flavour,
+            limits,
+            state: Self::start(flavour),
+        }
     }
 
     fn start(flavour: Flavour) -> CmdState {
         match flavour {
-            Flavour::Csync => CmdState::Word { tag: None, reader: WordReader::default() },
+            Flavour::Csync => CmdState::Word {
+                tag: None,
+                reader: WordReader::default(),
+            },
             Flavour::Imap => CmdState::Tag(WordReader::default()),
         }
     }
@@ -222,19 +265,30 @@ impl CommandParser {
             CmdState::Poisoned => Err(ParseError::Poisoned),
             CmdState::Tag(r) => {
                 let (n, word) = r.feed(input, MAX_WORD, |b| b == b' ' || is_eol(b))?;
-                let Some((tag, t)) = word else { return Ok((n, None)) };
+                let Some((tag, t)) = word else {
+                    return Ok((n, None));
+                };
                 if t == b' ' {
-                    self.state = CmdState::Word { tag: Some(tag), reader: WordReader::default() };
+                    self.state = CmdState::Word {
+                        tag: Some(tag),
+                        reader: WordReader::default(),
+                    };
                     Ok((n + 1, None))
                 } else {
                     let tag = (!tag.is_empty()).then_some(tag);
-                    self.state = CmdState::Rest { tag, kind: RestKind::Empty, reader: RestOfLine::default() };
+                    self.state = CmdState::Rest {
+                        tag,
+                        kind: RestKind::Empty,
+                        reader: RestOfLine::default(),
+                    };
                     Ok((n, None))
                 }
             }
             CmdState::Word { tag, reader } => {
                 let (n, word) = reader.feed(input, MAX_WORD, is_word_end)?;
-                let Some((word, t)) = word else { return Ok((n, None)) };
+                let Some((word, t)) = word else {
+                    return Ok((n, None));
+                };
                 let tag = tag.take();
                 let upper = word.to_ascii_uppercase();
                 let imap = self.flavour == Flavour::Imap;
@@ -253,15 +307,30 @@ impl CommandParser {
                     (false, b"RESTART") | (true, b"SYNCRESTART") => Some(SimpleVerb::Restart),
                     _ => None,
                 };
-                let rest = |tag, kind| CmdState::Rest { tag, kind, reader: RestOfLine::default() };
-                let skip = |tag, command| CmdState::Skip { tag, command, skipper: LineSkipper::default() };
+                let rest = |tag, kind| CmdState::Rest {
+                    tag,
+                    kind,
+                    reader: RestOfLine::default(),
+                };
+                let skip = |tag, command| CmdState::Skip {
+                    tag,
+                    command,
+                    skipper: LineSkipper::default(),
+                };
                 let (state, used) = if word.is_empty() && is_eol(t) {
                     (rest(tag, RestKind::Empty), n)
                 } else if let Some(verb) = value_verb {
                     match t {
                         b' ' => {
                             let vp = ValueParser::new(self.limits, None, true);
-                            (CmdState::Value { tag, verb, vp: Box::new(vp) }, n + 1)
+                            (
+                                CmdState::Value {
+                                    tag,
+                                    verb,
+                                    vp: Box::new(vp),
+                                },
+                                n + 1,
+                            )
                         }
                         b'\r' | b'\n' => (rest(tag, RestKind::MissingValue(verb)), n),
                         _ => {
@@ -270,7 +339,10 @@ impl CommandParser {
                         }
                     }
                 } else if let Some(verb) = simple {
-                    (rest(tag, RestKind::Simple(verb)), if t == b' ' { n + 1 } else { n })
+                    (
+                        rest(tag, RestKind::Simple(verb)),
+                        if t == b' ' { n + 1 } else { n },
+                    )
                 } else {
                     (skip(tag, Command::Unknown { word }), n)
                 };
@@ -292,32 +364,49 @@ impl CommandParser {
                 }
                 Err(f) if f.error.is_fatal() => Err(f.error),
                 Err(f) => {
-                    let cmd = Command::Invalid { verb: *verb, reason: f.error.to_string() };
+                    let cmd = Command::Invalid {
+                        verb: *verb,
+                        reason: f.error.to_string(),
+                    };
                     if f.line_ended {
                         Ok((f.consumed, done(tag.take(), cmd)))
                     } else {
                         let tag = tag.take();
-                        self.state = CmdState::Skip { tag, command: cmd, skipper: LineSkipper::default() };
+                        self.state = CmdState::Skip {
+                            tag,
+                            command: cmd,
+                            skipper: LineSkipper::default(),
+                        };
                         Ok((f.consumed, None))
                     }
                 }
             },
             CmdState::Rest { tag, kind, reader } => {
                 let (n, line) = reader.feed(input, MAX_WORD)?;
-                let Some(line) = line else { return Ok((n, None)) };
+                let Some(line) = line else {
+                    return Ok((n, None));
+                };
                 let cmd = match kind {
                     RestKind::Empty => Command::Empty,
-                    RestKind::MissingValue(verb) => {
-                        Command::Invalid { verb: *verb, reason: ParseError::MissingValue.to_string() }
-                    }
+                    RestKind::MissingValue(verb) => Command::Invalid {
+                        verb: *verb,
+                        reason: ParseError::MissingValue.to_string(),
+                    },
                     RestKind::Simple(verb) => simple_command(*verb, &line),
                 };
                 Ok((n, done(tag.take(), cmd)))
             }
-            CmdState::Skip { tag, command, skipper } => {
+            CmdState::Skip {
+                tag,
+                command,
+                skipper,
+            } => {
                 let (n, ended) = skipper.feed(input);
                 if ended {
-                    Ok((n, done(tag.take(), std::mem::replace(command, Command::Empty))))
+                    Ok((
+                        n,
+                        done(tag.take(), std::mem::replace(command, Command::Empty)),
+                    ))
                 } else {
                     Ok((n, None))
                 }
@@ -332,9 +421,10 @@ fn simple_command(verb: SimpleVerb, line: &[u8]) -> Command {
     let bad = |missing| Command::BadArguments { verb, missing };
     match verb {
         SimpleVerb::Authenticate => match first {
-            Some(mechanism) => {
-                Command::Authenticate { mechanism, initial_response: args.next().map(<[u8]>::to_vec) }
-            }
+            Some(mechanism) => Command::Authenticate {
+                mechanism,
+                initial_response: args.next().map(<[u8]>::to_vec),
+            },
             None => bad(true),
         },
         SimpleVerb::Compress => match first {
@@ -368,13 +458,22 @@ pub enum Response {
 
 impl Response {
     /// Write the line. `role` is normally [`Role::Server`] (`{n}` literals).
-    pub fn write_to(&self, w: &mut dyn Write, role: Role, files: &mut dyn FileSource) -> io::Result<()> {
+    pub fn write_to(
+        &self,
+        w: &mut dyn Write,
+        role: Role,
+        files: &mut dyn FileSource,
+    ) -> io::Result<()> {
         match self {
             Response::Data(k) => Serializer::new(role).line(w, b"* ", k, files),
             Response::Status(s) => s.write_to(w),
             Response::Untagged(s) => {
                 w.write_all(b"* ")?;
-                StatusLine { tag: None, ..s.clone() }.write_to(w)
+                StatusLine {
+                    tag: None,
+                    ..s.clone()
+                }
+                .write_to(w)
             }
             Response::Continuation(t) => {
                 w.write_all(b"+ ")?;
@@ -429,7 +528,12 @@ pub struct ResponseParser {
 
 impl ResponseParser {
     pub fn new(flavour: Flavour, limits: ParseLimits) -> Self {
-        ResponseParser { flavour, limits, banner: false, state: RespState::First(WordReader::default()) }
+        ResponseParser {
+            flavour,
+            limits,
+            banner: false,
+            state: RespState::First(WordReader::default()),
+        }
     }
 
     /// In banner mode (§1.3) `* NAME params` lines are capabilities, not dlist data.
@@ -460,19 +564,26 @@ impl ResponseParser {
         }
     }
 
-    fn step(&mut self, input: &[u8], sink: &mut dyn FileSink) -> Result<(usize, Option<Response>), ParseError> {
+    fn step(
+        &mut self,
+        input: &[u8],
+        sink: &mut dyn FileSink,
+    ) -> Result<(usize, Option<Response>), ParseError> {
         let rest = |k| RespState::Rest(k, RestOfLine::default());
         let sep = |t: u8, n: usize| if t == b' ' { n + 1 } else { n };
         match &mut self.state {
             RespState::Poisoned => Err(ParseError::Poisoned),
             RespState::First(r) => {
                 let (n, w) = r.feed(input, MAX_WORD, |b| b == b' ' || is_eol(b))?;
-                let Some((w, t)) = w else { return Ok((n, None)) };
+                let Some((w, t)) = w else {
+                    return Ok((n, None));
+                };
                 let (state, used) = if w == b"*" && t == b' ' {
                     (RespState::Star(WordReader::default()), n + 1)
                 } else if w == b"+" {
                     (rest(RestResp::Continuation), sep(t, n))
-                } else if let (Flavour::Csync, Some(k)) = (self.flavour, StatusKind::from_word(&w)) {
+                } else if let (Flavour::Csync, Some(k)) = (self.flavour, StatusKind::from_word(&w))
+                {
                     (rest(RestResp::Status(None, k)), sep(t, n))
                 } else if self.flavour == Flavour::Imap && t == b' ' && !w.is_empty() {
                     (RespState::TagStatus(w, WordReader::default()), n + 1)
@@ -484,21 +595,27 @@ impl ResponseParser {
             }
             RespState::TagStatus(tag, r) => {
                 let (n, w) = r.feed(input, MAX_WORD, |b| b == b' ' || is_eol(b))?;
-                let Some((w, t)) = w else { return Ok((n, None)) };
+                let Some((w, t)) = w else {
+                    return Ok((n, None));
+                };
                 let k = StatusKind::from_word(&w).ok_or(ParseError::UnexpectedResponse)?;
                 self.state = rest(RestResp::Status(Some(std::mem::take(tag)), k));
                 Ok((sep(t, n), None))
             }
             RespState::Star(r) => {
                 let (n, w) = r.feed(input, MAX_WORD, |b| !is_atom_char(b))?;
-                let Some((w, t)) = w else { return Ok((n, None)) };
+                let Some((w, t)) = w else {
+                    return Ok((n, None));
+                };
                 let (state, used) = if let Some(k) = StatusKind::from_word(&w) {
                     (rest(RestResp::Untagged(k)), sep(t, n))
                 } else if w.eq_ignore_ascii_case(b"Fatal") {
                     (rest(RestResp::Fatal), sep(t, n))
                 } else if self.banner {
                     (rest(RestResp::Capability(w)), sep(t, n))
-                } else if t == b' ' {
+                } else if t == b' ' && wire::is_atom_safe(&w) {
+                    // Response keys are atoms (csync §2.4); refusing others keeps every parsed
+                    // line re-serialisable to itself.
                     let vp = ValueParser::new(self.limits, Some(w.to_ascii_uppercase()), false);
                     (RespState::Value(Box::new(vp)), n + 1)
                 } else {
@@ -514,15 +631,23 @@ impl ResponseParser {
             },
             RespState::Rest(kind, r) => {
                 let (n, line) = r.feed(input, MAX_WORD)?;
-                let Some(line) = line else { return Ok((n, None)) };
+                let Some(line) = line else {
+                    return Ok((n, None));
+                };
                 let resp = match kind {
-                    RestResp::Status(tag, k) => Response::Status(StatusLine::new(tag.take(), *k, line)),
+                    RestResp::Status(tag, k) => {
+                        Response::Status(StatusLine::new(tag.take(), *k, line))
+                    }
                     RestResp::Untagged(k) => Response::Untagged(StatusLine::new(None, *k, line)),
                     RestResp::Continuation => Response::Continuation(line),
                     RestResp::Fatal => Response::Fatal(line),
                     RestResp::Capability(name) => Response::Capability {
                         name: std::mem::take(name),
-                        params: line.split(|&b| b == b' ').filter(|p| !p.is_empty()).map(<[u8]>::to_vec).collect(),
+                        params: line
+                            .split(|&b| b == b' ')
+                            .filter(|p| !p.is_empty())
+                            .map(<[u8]>::to_vec)
+                            .collect(),
                     },
                 };
                 Ok((n, Some(resp)))

@@ -50,12 +50,17 @@ pub struct MemorySink {
 
 impl FileSink for MemorySink {
     fn begin(&mut self, _p: &[u8], _g: &Guid, size: u64) -> io::Result<FileRef> {
-        self.files.push(Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0)));
+        self.files.push(Vec::with_capacity(
+            usize::try_from(size.min(1 << 20)).unwrap_or(0),
+        ));
         Ok(FileRef(self.files.len() as u64 - 1))
     }
     fn write(&mut self, f: FileRef, b: &[u8]) -> io::Result<()> {
-        let file = usize::try_from(f.0).ok().and_then(|i| self.files.get_mut(i));
-        file.ok_or_else(|| io::Error::other("unknown file"))?.extend_from_slice(b);
+        let file = usize::try_from(f.0)
+            .ok()
+            .and_then(|i| self.files.get_mut(i));
+        file.ok_or_else(|| io::Error::other("unknown file"))?
+            .extend_from_slice(b);
         Ok(())
     }
     fn finish(&mut self, _f: FileRef) -> io::Result<()> {
@@ -75,7 +80,11 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        ParseLimits { lex: wire::Limits::default(), max_literal_in_memory: 64 << 20, max_depth: 64 }
+        ParseLimits {
+            lex: wire::Limits::default(),
+            max_literal_in_memory: 64 << 20,
+            max_depth: 64,
+        }
     }
 }
 
@@ -123,9 +132,16 @@ impl ParseError {
 
 #[derive(Debug)]
 enum Frame {
-    Top { key: Option<Vec<u8>>, value: Option<DValue>, spaced: bool },
+    Top {
+        key: Option<Vec<u8>>,
+        value: Option<DValue>,
+        spaced: bool,
+    },
     List(Vec<DValue>),
-    Kv { items: Vec<(Vec<u8>, DValue)>, key: Option<Vec<u8>> },
+    Kv {
+        items: Vec<(Vec<u8>, DValue)>,
+        key: Option<Vec<u8>>,
+    },
     FileHdr(Vec<Vec<u8>>),
 }
 
@@ -133,9 +149,20 @@ enum Frame {
 enum Mode {
     Tokens,
     Percent,
-    Literal { remaining: u64, buf: Vec<u8> },
-    FileEol { cr: bool, partition: Vec<u8>, guid: Guid, size: u64 },
-    FileBody { file: FileLit, remaining: u64 },
+    Literal {
+        remaining: u64,
+        buf: Vec<u8>,
+    },
+    FileEol {
+        cr: bool,
+        partition: Vec<u8>,
+        guid: Guid,
+        size: u64,
+    },
+    FileBody {
+        file: FileLit,
+        remaining: u64,
+    },
 }
 
 /// What a feed produced.
@@ -181,7 +208,11 @@ impl ValueParser {
         ValueParser {
             lex: Lexer::new(limits.lex),
             limits,
-            stack: vec![Frame::Top { key, value: None, spaced }],
+            stack: vec![Frame::Top {
+                key,
+                value: None,
+                spaced,
+            }],
             mode: Mode::Tokens,
             upper_key,
         }
@@ -202,7 +233,11 @@ impl ValueParser {
                     }
                 }
                 Err((n, line_ended, error)) => {
-                    return Err(Failure { consumed: pos + n, line_ended, error });
+                    return Err(Failure {
+                        consumed: pos + n,
+                        line_ended,
+                        error,
+                    });
                 }
             }
         }
@@ -217,10 +252,15 @@ impl ValueParser {
         match &mut self.mode {
             Mode::Tokens => {}
             Mode::Percent => {
-                let Some(&b) = input.first() else { return Ok((0, None)) };
+                let Some(&b) = input.first() else {
+                    return Ok((0, None));
+                };
                 self.mode = Mode::Tokens;
                 let frame = match b {
-                    b'(' => Frame::Kv { items: Vec::new(), key: None },
+                    b'(' => Frame::Kv {
+                        items: Vec::new(),
+                        key: None,
+                    },
                     b'{' => Frame::FileHdr(Vec::new()),
                     _ => return Err((1, b == b'\n', ParseError::BadPercent)),
                 };
@@ -238,8 +278,15 @@ impl ValueParser {
                 }
                 return Ok((n, None));
             }
-            Mode::FileEol { cr, partition, guid, size } => {
-                let Some(&b) = input.first() else { return Ok((0, None)) };
+            Mode::FileEol {
+                cr,
+                partition,
+                guid,
+                size,
+            } => {
+                let Some(&b) = input.first() else {
+                    return Ok((0, None));
+                };
                 match b {
                     b'\r' if !*cr => {
                         *cr = true;
@@ -249,9 +296,18 @@ impl ValueParser {
                     _ => return Err((1, false, ParseError::BadFileHeader)),
                 }
                 let (partition, guid, size) = (std::mem::take(partition), *guid, *size);
-                let body = sink.begin(&partition, &guid, size).map_err(|e| (1, false, e.into()))?;
-                self.mode =
-                    Mode::FileBody { file: FileLit { partition, guid, size, body }, remaining: size };
+                let body = sink
+                    .begin(&partition, &guid, size)
+                    .map_err(|e| (1, false, e.into()))?;
+                self.mode = Mode::FileBody {
+                    file: FileLit {
+                        partition,
+                        guid,
+                        size,
+                        body,
+                    },
+                    remaining: size,
+                };
                 if size == 0 {
                     self.finish_file(sink).map_err(|e| (1, false, e))?;
                 }
@@ -259,7 +315,8 @@ impl ValueParser {
             }
             Mode::FileBody { file, remaining } => {
                 let n = clamp(*remaining, input.len());
-                sink.write(file.body, &input[..n]).map_err(|e| (n, false, e.into()))?;
+                sink.write(file.body, &input[..n])
+                    .map_err(|e| (n, false, e.into()))?;
                 *remaining -= n as u64;
                 if *remaining == 0 {
                     self.finish_file(sink).map_err(|e| (n, false, e))?;
@@ -268,8 +325,14 @@ impl ValueParser {
             }
         }
         let ctx = match self.stack.last() {
-            Some(Frame::List(_) | Frame::Kv { .. }) => Ctx { newline_is_space: true, brace_ends_atom: false },
-            Some(Frame::FileHdr(_)) => Ctx { newline_is_space: false, brace_ends_atom: true },
+            Some(Frame::List(_) | Frame::Kv { .. }) => Ctx {
+                newline_is_space: true,
+                brace_ends_atom: false,
+            },
+            Some(Frame::FileHdr(_)) => Ctx {
+                newline_is_space: false,
+                brace_ends_atom: true,
+            },
             _ => Ctx::default(),
         };
         let step = match self.lex.next(input, ctx) {
@@ -281,7 +344,9 @@ impl ValueParser {
             }
         };
         let n = step.consumed;
-        let Some(tok) = step.token else { return Ok((n, None)) };
+        let Some(tok) = step.token else {
+            return Ok((n, None));
+        };
         let ended = tok == Token::Eol;
         self.token(tok).map(|ev| (n, ev)).map_err(|e| (n, ended, e))
     }
@@ -309,17 +374,31 @@ impl ValueParser {
     }
 
     fn token(&mut self, tok: Token) -> Result<Option<Event>, ParseError> {
-        let top = self.stack.last_mut().ok_or(ParseError::Unexpected("token after end"))?;
+        let top = self
+            .stack
+            .last_mut()
+            .ok_or(ParseError::Unexpected("token after end"))?;
         match tok {
             Token::Space => match top {
-                Frame::Top { key: Some(_), value: None, spaced } => *spaced = true,
+                Frame::Top {
+                    key: Some(_),
+                    value: None,
+                    spaced,
+                } => *spaced = true,
                 Frame::Top { .. } => return Err(ParseError::Unexpected("whitespace")),
                 _ => {}
             },
             Token::Eol => match top {
-                Frame::Top { key: Some(_), value: Some(_), .. } => {
-                    if let Some(Frame::Top { key: Some(mut key), value: Some(value), .. }) =
-                        self.stack.pop()
+                Frame::Top {
+                    key: Some(_),
+                    value: Some(_),
+                    ..
+                } => {
+                    if let Some(Frame::Top {
+                        key: Some(mut key),
+                        value: Some(value),
+                        ..
+                    }) = self.stack.pop()
                     {
                         if self.upper_key {
                             key.make_ascii_uppercase();
@@ -345,7 +424,10 @@ impl ValueParser {
                     self.deliver(DValue::Str(Vec::new()))?;
                 } else {
                     let cap = usize::try_from(len.min(1 << 16)).unwrap_or(0);
-                    self.mode = Mode::Literal { remaining: len, buf: Vec::with_capacity(cap) };
+                    self.mode = Mode::Literal {
+                        remaining: len,
+                        buf: Vec::with_capacity(cap),
+                    };
                 }
                 if sync {
                     return Ok(Some(Event::SyncLiteral(len)));
@@ -374,13 +456,18 @@ impl ValueParser {
                 let Some(Frame::FileHdr(parts)) = self.stack.pop() else {
                     return Err(ParseError::Unexpected("`}`"));
                 };
-                let [partition, guid, size] = <[Vec<u8>; 3]>::try_from(parts)
-                    .map_err(|_| ParseError::BadFileHeader)?;
+                let [partition, guid, size] =
+                    <[Vec<u8>; 3]>::try_from(parts).map_err(|_| ParseError::BadFileHeader)?;
                 let guid = Guid::parse_hex(&guid).map_err(|_| ParseError::BadFileHeader)?;
                 let size = crate::value::parse_num64(&size)
                     .filter(|&s| s <= u64::from(u32::MAX))
                     .ok_or(ParseError::BadFileHeader)?;
-                self.mode = Mode::FileEol { cr: false, partition, guid, size };
+                self.mode = Mode::FileEol {
+                    cr: false,
+                    partition,
+                    guid,
+                    size,
+                };
             }
         }
         Ok(None)
@@ -389,7 +476,11 @@ impl ValueParser {
     /// A container or literal may only start where a value (not a key) is expected.
     fn check_value_position(&self) -> Result<(), ParseError> {
         match self.stack.last() {
-            Some(Frame::Top { key: Some(_), value: None, spaced: true }) => Ok(()),
+            Some(Frame::Top {
+                key: Some(_),
+                value: None,
+                spaced: true,
+            }) => Ok(()),
             Some(Frame::Top { key: None, .. }) => Ok(()), // literal key; containers refused in push
             Some(Frame::List(_) | Frame::Kv { .. } | Frame::FileHdr(_)) => Ok(()),
             _ => Err(ParseError::Unexpected("value")),
@@ -398,12 +489,18 @@ impl ValueParser {
 
     fn deliver(&mut self, v: DValue) -> Result<(), ParseError> {
         match self.stack.last_mut() {
-            Some(Frame::Top { key: key @ None, .. }) => match v {
+            Some(Frame::Top {
+                key: key @ None, ..
+            }) => match v {
                 DValue::Str(s) | DValue::Flag(s) => *key = Some(s),
                 DValue::Nil => *key = Some(b"NIL".to_vec()),
                 _ => return Err(ParseError::Unexpected("container as key")),
             },
-            Some(Frame::Top { value: value @ None, spaced: true, .. }) => *value = Some(v),
+            Some(Frame::Top {
+                value: value @ None,
+                spaced: true,
+                ..
+            }) => *value = Some(v),
             Some(Frame::Top { .. }) => return Err(ParseError::Unexpected("second value")),
             Some(Frame::List(l)) => l.push(v),
             Some(Frame::Kv { items, key }) => match key.take() {

@@ -45,7 +45,10 @@ pub struct NoFiles;
 
 impl FileSource for NoFiles {
     fn copy_body(&mut self, _file: &FileLit, _out: &mut dyn Write) -> io::Result<()> {
-        Err(io::Error::new(io::ErrorKind::InvalidInput, "value contains a file literal"))
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "value contains a file literal",
+        ))
     }
 }
 
@@ -77,7 +80,12 @@ impl Serializer {
     }
 
     /// Write one value.
-    pub fn value(&self, w: &mut dyn Write, v: &DValue, files: &mut dyn FileSource) -> io::Result<()> {
+    pub fn value(
+        &self,
+        w: &mut dyn Write,
+        v: &DValue,
+        files: &mut dyn FileSource,
+    ) -> io::Result<()> {
         let form = self.role.literal_form();
         match v {
             DValue::Nil => w.write_all(b"NIL"),
@@ -123,7 +131,12 @@ impl Serializer {
     }
 
     /// Write `key SP value` (no line end).
-    pub fn keyed(&self, w: &mut dyn Write, kv: &Keyed, files: &mut dyn FileSource) -> io::Result<()> {
+    pub fn keyed(
+        &self,
+        w: &mut dyn Write,
+        kv: &Keyed,
+        files: &mut dyn FileSource,
+    ) -> io::Result<()> {
         write_string(w, &kv.key, self.role.literal_form())?;
         w.write_all(b" ")?;
         self.value(w, &kv.value, files)
@@ -165,7 +178,10 @@ pub fn to_vec(v: &DValue, role: Role) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail, and NoFiles only fails on File values, which we turn into
     // a visible marker rather than a panic.
-    if Serializer::new(role).value(&mut out, v, &mut NoFiles).is_err() {
+    if Serializer::new(role)
+        .value(&mut out, v, &mut NoFiles)
+        .is_err()
+    {
         out.extend_from_slice(b"<file>");
     }
     out

@@ -25,29 +25,71 @@ pub enum ResultCode {
 
 const CODES: [(ResultCode, &str, &str); 10] = [
     (ResultCode::InvalidUser, "IMAP_INVALID_USER", "No Such User"),
-    (ResultCode::MailboxNonexistent, "IMAP_MAILBOX_NONEXISTENT", "No Such Mailbox"),
-    (ResultCode::MailboxLocked, "IMAP_MAILBOX_LOCKED", "Mailbox locked"),
-    (ResultCode::MailboxMoved, "IMAP_MAILBOX_MOVED", "Mailbox exists with another name or uniqueid"),
-    (ResultCode::MailboxNotSupported, "IMAP_MAILBOX_NOTSUPPORTED", "Operation is not supported on mailbox"),
-    (ResultCode::SyncChecksum, "IMAP_SYNC_CHECKSUM", "Checksum Failure"),
-    (ResultCode::SyncChanged, "IMAP_SYNC_CHANGED", "Changed since last sync"),
-    (ResultCode::SyncBadSieve, "IMAP_SYNC_BADSIEVE", "Sieve script compilation failure"),
-    (ResultCode::ProtocolError, "IMAP_PROTOCOL_ERROR", "Protocol error"),
+    (
+        ResultCode::MailboxNonexistent,
+        "IMAP_MAILBOX_NONEXISTENT",
+        "No Such Mailbox",
+    ),
+    (
+        ResultCode::MailboxLocked,
+        "IMAP_MAILBOX_LOCKED",
+        "Mailbox locked",
+    ),
+    (
+        ResultCode::MailboxMoved,
+        "IMAP_MAILBOX_MOVED",
+        "Mailbox exists with another name or uniqueid",
+    ),
+    (
+        ResultCode::MailboxNotSupported,
+        "IMAP_MAILBOX_NOTSUPPORTED",
+        "Operation is not supported on mailbox",
+    ),
+    (
+        ResultCode::SyncChecksum,
+        "IMAP_SYNC_CHECKSUM",
+        "Checksum Failure",
+    ),
+    (
+        ResultCode::SyncChanged,
+        "IMAP_SYNC_CHANGED",
+        "Changed since last sync",
+    ),
+    (
+        ResultCode::SyncBadSieve,
+        "IMAP_SYNC_BADSIEVE",
+        "Sieve script compilation failure",
+    ),
+    (
+        ResultCode::ProtocolError,
+        "IMAP_PROTOCOL_ERROR",
+        "Protocol error",
+    ),
     // Cyrus sends no text here; we add some so Cyrus clients see the code (§6.1 quirk).
-    (ResultCode::ProtocolBadParameters, "IMAP_PROTOCOL_BAD_PARAMETERS", "Bad parameters"),
+    (
+        ResultCode::ProtocolBadParameters,
+        "IMAP_PROTOCOL_BAD_PARAMETERS",
+        "Bad parameters",
+    ),
 ];
 
 impl ResultCode {
     pub fn as_str(&self) -> &str {
         match self {
             ResultCode::Other(s) => s,
-            c => CODES.iter().find(|(k, _, _)| k == c).map_or("", |(_, s, _)| s),
+            c => CODES
+                .iter()
+                .find(|(k, _, _)| k == c)
+                .map_or("", |(_, s, _)| s),
         }
     }
 
     /// The text Cyrus puts after the code.
     pub fn standard_text(&self) -> &'static str {
-        CODES.iter().find(|(k, _, _)| k == self).map_or("", |(_, _, t)| t)
+        CODES
+            .iter()
+            .find(|(k, _, _)| k == self)
+            .map_or("", |(_, _, t)| t)
     }
 
     /// Recognise a code token: any token starting with `IMAP_`.
@@ -163,7 +205,10 @@ impl Reply {
             },
             Reply::Error(SyncError::Unknown) => "NO Unknown error".into(),
             Reply::Error(SyncError::ParseFailed(v)) => {
-                format!("BAD IMAP_PROTOCOL_ERROR Failed to parse {} line", v.as_str())
+                format!(
+                    "BAD IMAP_PROTOCOL_ERROR Failed to parse {} line",
+                    v.as_str()
+                )
             }
         };
         s.into_bytes()
@@ -202,9 +247,15 @@ impl StatusKind {
     }
 
     pub fn from_word(w: &[u8]) -> Option<StatusKind> {
-        [StatusKind::Ok, StatusKind::No, StatusKind::Bad, StatusKind::Bye, StatusKind::Preauth]
-            .into_iter()
-            .find(|k| w.eq_ignore_ascii_case(k.as_str().as_bytes()))
+        [
+            StatusKind::Ok,
+            StatusKind::No,
+            StatusKind::Bad,
+            StatusKind::Bye,
+            StatusKind::Preauth,
+        ]
+        .into_iter()
+        .find(|k| w.eq_ignore_ascii_case(k.as_str().as_bytes()))
     }
 }
 
@@ -230,10 +281,20 @@ impl StatusLine {
                 None => (&text[..], &b""[..]),
             };
             if let Some(code) = ResultCode::from_token(tok) {
-                return StatusLine { tag, kind, code: Some(code), text: rest.to_vec() };
+                return StatusLine {
+                    tag,
+                    kind,
+                    code: Some(code),
+                    text: rest.to_vec(),
+                };
             }
         }
-        StatusLine { tag, kind, code: None, text }
+        StatusLine {
+            tag,
+            kind,
+            code: None,
+            text,
+        }
     }
 
     /// The error this NO/BAD line stands for, as the Cyrus client would classify it.
@@ -275,22 +336,41 @@ mod tests {
     #[test]
     fn exact_texts() {
         assert_eq!(s(Reply::Success), "OK success");
-        assert_eq!(s(Reply::Error(SyncError::Code(ResultCode::SyncChecksum))), "NO IMAP_SYNC_CHECKSUM Checksum Failure");
-        assert_eq!(s(Reply::Error(SyncError::BAD_PARAMETERS)), "NO IMAP_PROTOCOL_BAD_PARAMETERS Bad parameters");
+        assert_eq!(
+            s(Reply::Error(SyncError::Code(ResultCode::SyncChecksum))),
+            "NO IMAP_SYNC_CHECKSUM Checksum Failure"
+        );
+        assert_eq!(
+            s(Reply::Error(SyncError::BAD_PARAMETERS)),
+            "NO IMAP_PROTOCOL_BAD_PARAMETERS Bad parameters"
+        );
         assert_eq!(
             s(Reply::Error(SyncError::Code(ResultCode::MailboxMoved))),
             "NO IMAP_MAILBOX_MOVED Mailbox exists with another name or uniqueid"
         );
-        assert_eq!(s(Reply::Error(SyncError::ParseFailed(ValueVerb::Apply))), "BAD IMAP_PROTOCOL_ERROR Failed to parse APPLY line");
+        assert_eq!(
+            s(Reply::Error(SyncError::ParseFailed(ValueVerb::Apply))),
+            "BAD IMAP_PROTOCOL_ERROR Failed to parse APPLY line"
+        );
         assert_eq!(s(Reply::Error(SyncError::Unknown)), "NO Unknown error");
-        assert_eq!(s(Reply::ExtraArguments("Noop")), "BAD Unexpected extra arguments to Noop");
-        assert_eq!(s(Reply::MissingArgument("Compress")), "BAD Missing required argument to Compress");
+        assert_eq!(
+            s(Reply::ExtraArguments("Noop")),
+            "BAD Unexpected extra arguments to Noop"
+        );
+        assert_eq!(
+            s(Reply::MissingArgument("Compress")),
+            "BAD Missing required argument to Compress"
+        );
         assert_eq!(s(Reply::PleaseAuthenticate), "NO Please authenticate first");
     }
 
     #[test]
     fn code_split() {
-        let l = StatusLine::new(None, StatusKind::No, b"IMAP_PROTOCOL_BAD_PARAMETERS".to_vec());
+        let l = StatusLine::new(
+            None,
+            StatusKind::No,
+            b"IMAP_PROTOCOL_BAD_PARAMETERS".to_vec(),
+        );
         assert_eq!(l.code, Some(ResultCode::ProtocolBadParameters));
         assert!(l.text.is_empty());
         let mut out = Vec::new();

@@ -143,7 +143,10 @@ fn name(key: &str) -> String {
 impl<'a> Kv<'a> {
     /// First value for `key` (case-sensitive).
     pub fn get(&self, key: &str) -> Option<&'a DValue> {
-        self.0.iter().find(|(k, _)| k == key.as_bytes()).map(|(_, v)| v)
+        self.0
+            .iter()
+            .find(|(k, _)| k == key.as_bytes())
+            .map(|(_, v)| v)
     }
 
     fn req(&self, key: &str) -> Result<&'a DValue, FieldError> {
@@ -182,7 +185,10 @@ impl<'a> Kv<'a> {
     pub fn text_or_nil(&self, key: &str) -> Result<Option<&'a str>, FieldError> {
         match self.req(key)? {
             DValue::Nil => Ok(None),
-            v => v.to_text().map(Some).ok_or_else(|| FieldError::Unparsable(name(key))),
+            v => v
+                .to_text()
+                .map(Some)
+                .ok_or_else(|| FieldError::Unparsable(name(key))),
         }
     }
     pub fn list(&self, key: &str) -> Result<&'a [DValue], FieldError> {
@@ -244,7 +250,10 @@ mod tests {
     fn interpretation() {
         assert_eq!(DValue::str("123").to_num32(), Some(123));
         assert_eq!(DValue::str("4294967297").to_num32(), Some(1));
-        assert_eq!(DValue::str("18446744073709551615").to_num64(), Some(u64::MAX));
+        assert_eq!(
+            DValue::str("18446744073709551615").to_num64(),
+            Some(u64::MAX)
+        );
         assert_eq!(DValue::str("18446744073709551616").to_num64(), None);
         assert_eq!(DValue::str("").to_num64(), None);
         assert_eq!(DValue::str("-1").to_num64(), None);

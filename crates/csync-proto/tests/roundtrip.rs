@@ -1,5 +1,6 @@
 //! Property tests: serialise → parse is the identity for arbitrary dlist trees in both roles;
 //! splitting the input at any byte boundary does not change the result; no input panics.
+#![allow(clippy::unwrap_used)]
 
 use csync_proto::{
     Command, CommandParser, DValue, FileLit, FileRef, Flavour, Keyed, MemorySink, ParseLimits,
@@ -30,7 +31,11 @@ fn arb_gen() -> impl Strategy<Value = Gen> {
         Just(Gen::Nil),
         bytes.clone().prop_map(Gen::Str),
         "\\\\[A-Za-z$]{0,6}".prop_map(|s| Gen::Flag(s.into_bytes())),
-        ("[a-z]{1,8}", any::<[u8; 20]>(), proptest::collection::vec(any::<u8>(), 0..20))
+        (
+            "[a-z]{1,8}",
+            any::<[u8; 20]>(),
+            proptest::collection::vec(any::<u8>(), 0..20)
+        )
             .prop_map(|(p, g, b)| Gen::File(p.into_bytes(), g, b)),
     ];
     leaf.prop_recursive(4, 48, 6, move |inner| {
@@ -57,14 +62,20 @@ fn build(g: &Gen, bodies: &mut Vec<Vec<u8>>) -> DValue {
             })
         }
         Gen::List(l) => DValue::List(l.iter().map(|x| build(x, bodies)).collect()),
-        Gen::Kv(l) => DValue::KvList(l.iter().map(|(k, x)| (k.clone(), build(x, bodies))).collect()),
+        Gen::Kv(l) => DValue::KvList(
+            l.iter()
+                .map(|(k, x)| (k.clone(), build(x, bodies)))
+                .collect(),
+        ),
     }
 }
 
 fn serialise(prefix: &[u8], k: &Keyed, role: Role, bodies: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut src = |f: &FileRef, w: &mut dyn std::io::Write| w.write_all(&bodies[f.0 as usize]);
-    Serializer::new(role).line(&mut out, prefix, k, &mut src).unwrap();
+    Serializer::new(role)
+        .line(&mut out, prefix, k, &mut src)
+        .unwrap();
     out
 }
 

@@ -1,5 +1,6 @@
 //! Replays every captured Cyrus 3.6.1 session in /work/shared/spec/transcripts (format:
 //! transcripts/README.md): parses every C: and S: line and re-serialises it byte for byte.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,7 +13,11 @@ use csync_proto::{
 
 fn transcripts_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/transcripts");
-    assert!(dir.is_dir(), "transcripts directory missing: {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "transcripts directory missing: {}",
+        dir.display()
+    );
     dir
 }
 
@@ -81,7 +86,9 @@ fn load(path: &PathBuf) -> BTreeMap<u32, Conn> {
     conns
 }
 
-fn source(sink: &MemorySink) -> impl FnMut(&csync_proto::FileRef, &mut dyn std::io::Write) -> std::io::Result<()> + '_ {
+fn source(
+    sink: &MemorySink,
+) -> impl FnMut(&csync_proto::FileRef, &mut dyn std::io::Write) -> std::io::Result<()> + '_ {
     move |f, w| w.write_all(&sink.files[f.0 as usize])
 }
 
@@ -104,24 +111,42 @@ fn check_commands(stream: &[u8], flavour: Flavour, counts: &mut Counts, name: &s
         counts.commands += 1;
         let reproducible = matches!(
             cl.command,
-            Command::Get(_) | Command::Apply(_) | Command::Restore(_) | Command::Authenticate { .. }
-                | Command::Exit | Command::Restart | Command::Noop
+            Command::Get(_)
+                | Command::Apply(_)
+                | Command::Restore(_)
+                | Command::Authenticate { .. }
+                | Command::Exit
+                | Command::Restart
+                | Command::Noop
         );
         if reproducible {
             let mut out = Vec::new();
-            cl.command.write_to(&mut out, cl.tag.as_deref(), &mut source(&sink)).unwrap();
-            assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(line), "{name}");
+            cl.command
+                .write_to(&mut out, cl.tag.as_deref(), &mut source(&sink))
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(line),
+                "{name}"
+            );
         }
         if let Command::Apply(k) = &cl.command {
-            let typed = ApplyCommand::from_keyed(k).unwrap_or_else(|e| panic!("{name}: {e} in {k:?}"));
+            let typed =
+                ApplyCommand::from_keyed(k).unwrap_or_else(|e| panic!("{name}: {e} in {k:?}"));
             if matches!(typed, ApplyCommand::Mailbox { .. }) {
                 counts.apply_mailbox += 1;
             }
             // Typed round trip must give the same bytes too.
             let again = typed.to_keyed();
             let mut out = Vec::new();
-            Command::Apply(again).write_to(&mut out, cl.tag.as_deref(), &mut source(&sink)).unwrap();
-            assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(line), "{name} typed");
+            Command::Apply(again)
+                .write_to(&mut out, cl.tag.as_deref(), &mut source(&sink))
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(line),
+                "{name} typed"
+            );
         }
         if let Command::Get(k) = &cl.command {
             let typed = csync_proto::cmd::GetCommand::from_keyed(k).unwrap();
@@ -150,27 +175,43 @@ fn check_responses(stream: &[u8], flavour: Flavour, counts: &mut Counts, name: &
     let mut sink = MemorySink::default();
     let mut pos = 0;
     while pos < stream.len() {
-        let (n, r) = p.feed(&stream[pos..], &mut sink).unwrap_or_else(|e| panic!("{name}: {e} at {pos}"));
+        let (n, r) = p
+            .feed(&stream[pos..], &mut sink)
+            .unwrap_or_else(|e| panic!("{name}: {e} at {pos}"));
         let line = &stream[pos..pos + n];
         pos += n;
         let Parsed::Complete(resp) = r else { continue };
         counts.responses += 1;
-        if let Response::Untagged(s) = &resp {
-            if s.kind == csync_proto::StatusKind::Ok {
-                p.set_banner_mode(false);
-            }
+        if let Response::Untagged(s) = &resp
+            && s.kind == csync_proto::StatusKind::Ok
+        {
+            p.set_banner_mode(false);
         }
         let mut a = Vec::new();
-        resp.write_to(&mut a, Role::Server, &mut source(&sink)).unwrap();
+        resp.write_to(&mut a, Role::Server, &mut source(&sink))
+            .unwrap();
         let mut b = Vec::new();
-        resp.write_to(&mut b, Role::Client, &mut source(&sink)).unwrap();
+        resp.write_to(&mut b, Role::Client, &mut source(&sink))
+            .unwrap();
         // Cyrus 3.6.1 servers send `{n+}`; we send `{n}`. Either must reproduce the capture.
-        assert!(a == line || b == line, "{name}: {:?} vs {:?}", String::from_utf8_lossy(&a), String::from_utf8_lossy(line));
+        assert!(
+            a == line || b == line,
+            "{name}: {:?} vs {:?}",
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(line)
+        );
         if let Response::Data(k) = &resp {
-            let typed = ResponseData::from_keyed(k).unwrap_or_else(|e| panic!("{name}: {e} in {k:?}"));
+            let typed =
+                ResponseData::from_keyed(k).unwrap_or_else(|e| panic!("{name}: {e} in {k:?}"));
             let mut c = Vec::new();
-            Response::Data(typed.to_keyed()).write_to(&mut c, Role::Server, &mut source(&sink)).unwrap();
-            assert_eq!(String::from_utf8_lossy(&c), String::from_utf8_lossy(&a), "{name} typed");
+            Response::Data(typed.to_keyed())
+                .write_to(&mut c, Role::Server, &mut source(&sink))
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&c),
+                String::from_utf8_lossy(&a),
+                "{name} typed"
+            );
         }
     }
 }
@@ -184,10 +225,18 @@ fn all_transcripts_parse_and_reserialise() {
         .collect();
     files.sort();
     assert_eq!(files.len(), 12, "expected the 12 captured transcripts");
-    let mut counts = Counts { commands: 0, responses: 0, apply_mailbox: 0 };
+    let mut counts = Counts {
+        commands: 0,
+        responses: 0,
+        apply_mailbox: 0,
+    };
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
-        let flavour = if name.starts_with("12-") { Flavour::Imap } else { Flavour::Csync };
+        let flavour = if name.starts_with("12-") {
+            Flavour::Imap
+        } else {
+            Flavour::Csync
+        };
         for conn in load(f).values() {
             check_commands(&conn.c2s, flavour, &mut counts, &name);
             check_responses(&conn.s2c, flavour, &mut counts, &name);
@@ -197,6 +246,9 @@ fn all_transcripts_parse_and_reserialise() {
     assert!(counts.commands >= 60, "{}", counts.commands);
     assert!(counts.responses >= 60, "{}", counts.responses);
     assert_eq!(counts.apply_mailbox, 14);
-    eprintln!("commands {} responses {} apply-mailbox {}", counts.commands, counts.responses, counts.apply_mailbox);
+    eprintln!(
+        "commands {} responses {} apply-mailbox {}",
+        counts.commands, counts.responses, counts.apply_mailbox
+    );
     let _ = FileLit::clone;
 }

@@ -25,7 +25,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_atom: MAX_WORD, max_quoted: MAX_QUOTED, max_literal: MAX_LITERAL }
+        Limits {
+            max_atom: MAX_WORD,
+            max_quoted: MAX_QUOTED,
+            max_literal: MAX_LITERAL,
+        }
     }
 }
 
@@ -65,7 +69,10 @@ pub enum Token {
     Quoted(Vec<u8>),
     /// `{n}` or `{n+}` and its line end have been consumed; `n` raw bytes follow, which the
     /// caller reads itself. `sync` is true for `{n}` (the peer may wait for `+`).
-    Literal { len: u64, sync: bool },
+    Literal {
+        len: u64,
+        sync: bool,
+    },
     Open,
     Close,
     Percent,
@@ -91,7 +98,10 @@ pub fn is_space(b: u8) -> bool {
 
 /// Bytes that may continue an atom (parser view, csync §2.2.1).
 pub fn is_atom_char(b: u8) -> bool {
-    !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C | b'(' | b')' | b'"')
+    !matches!(
+        b,
+        b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C | b'(' | b')' | b'"'
+    )
 }
 
 #[derive(Debug, Clone, Default)]
@@ -100,9 +110,19 @@ enum State {
     Idle,
     Cr,
     Atom,
-    Quoted { escape: bool },
-    LitDigits { len: u64, digits: bool, plus: bool },
-    LitCr { len: u64, sync: bool, cr: bool },
+    Quoted {
+        escape: bool,
+    },
+    LitDigits {
+        len: u64,
+        digits: bool,
+        plus: bool,
+    },
+    LitCr {
+        len: u64,
+        sync: bool,
+        cr: bool,
+    },
 }
 
 /// The resumable tokenizer.
@@ -116,7 +136,12 @@ pub struct Lexer {
 
 impl Lexer {
     pub fn new(limits: Limits) -> Self {
-        Lexer { limits, state: State::Idle, buf: Vec::new(), err_at: 0 }
+        Lexer {
+            limits,
+            state: State::Idle,
+            buf: Vec::new(),
+            err_at: 0,
+        }
     }
 
     /// Forget any partial token.
@@ -172,7 +197,11 @@ impl Lexer {
                             None
                         }
                         b'{' => {
-                            self.state = State::LitDigits { len: 0, digits: false, plus: false };
+                            self.state = State::LitDigits {
+                                len: 0,
+                                digits: false,
+                                plus: false,
+                            };
                             None
                         }
                         _ => {
@@ -192,14 +221,20 @@ impl Lexer {
                                 *i += 1;
                             }
                         }
-                        return Ok(Step { consumed: *i, token: Some(t) });
+                        return Ok(Step {
+                            consumed: *i,
+                            token: Some(t),
+                        });
                     }
                 }
                 State::Cr => {
                     *i += 1;
                     if b == b'\n' {
                         self.state = State::Idle;
-                        return Ok(Step { consumed: *i, token: Some(Token::Eol) });
+                        return Ok(Step {
+                            consumed: *i,
+                            token: Some(Token::Eol),
+                        });
                     }
                     return Err(LexError::BareCr);
                 }
@@ -260,7 +295,11 @@ impl Lexer {
                         }
                         b'+' if *digits && !*plus => *plus = true,
                         b'}' if *digits => {
-                            self.state = State::LitCr { len: *len, sync: !*plus, cr: false };
+                            self.state = State::LitCr {
+                                len: *len,
+                                sync: !*plus,
+                                cr: false,
+                            };
                         }
                         _ => return Err(LexError::BadLiteral),
                     }
@@ -270,16 +309,25 @@ impl Lexer {
                     match b {
                         b'\r' if !*cr => *cr = true,
                         b'\n' => {
-                            let tok = Token::Literal { len: *len, sync: *sync };
+                            let tok = Token::Literal {
+                                len: *len,
+                                sync: *sync,
+                            };
                             self.state = State::Idle;
-                            return Ok(Step { consumed: *i, token: Some(tok) });
+                            return Ok(Step {
+                                consumed: *i,
+                                token: Some(tok),
+                            });
                         }
                         _ => return Err(LexError::BadLiteral),
                     }
                 }
             }
         }
-        Ok(Step { consumed: input.len(), token: None })
+        Ok(Step {
+            consumed: input.len(),
+            token: None,
+        })
     }
 }
 
@@ -312,7 +360,10 @@ mod tests {
                 Token::Space,
                 Token::Quoted(b"b\"c".to_vec()),
                 Token::Space,
-                Token::Literal { len: 3, sync: false },
+                Token::Literal {
+                    len: 3,
+                    sync: false
+                },
                 Token::Atom(b"xyz".to_vec()),
                 Token::Open,
                 Token::Percent,
@@ -327,22 +378,39 @@ mod tests {
 
     #[test]
     fn errors_and_limits() {
-        assert_eq!(all(b"\"a\r\"", Ctx::default()), Err(LexError::LineBreakInQuoted));
-        assert_eq!(all(b"{2147483648}\r\n", Ctx::default()), Err(LexError::LiteralTooBig));
+        assert_eq!(
+            all(b"\"a\r\"", Ctx::default()),
+            Err(LexError::LineBreakInQuoted)
+        );
+        assert_eq!(
+            all(b"{2147483648}\r\n", Ctx::default()),
+            Err(LexError::LiteralTooBig)
+        );
         assert!(all(b"{2147483647}\r\n", Ctx::default()).is_ok());
         assert_eq!(all(b"{+}\r\n", Ctx::default()), Err(LexError::BadLiteral));
         assert_eq!(all(b"a\rb", Ctx::default()), Err(LexError::BareCr));
-        let long = vec![b'"'; 1].into_iter().chain(vec![b'a'; MAX_QUOTED + 1]).collect::<Vec<_>>();
+        let long = vec![b'"'; 1]
+            .into_iter()
+            .chain(vec![b'a'; MAX_QUOTED + 1])
+            .collect::<Vec<_>>();
         assert_eq!(all(&long, Ctx::default()), Err(LexError::QuotedTooLong));
     }
 
     #[test]
     fn newline_as_space_and_braces() {
-        let ctx = Ctx { newline_is_space: true, brace_ends_atom: true };
+        let ctx = Ctx {
+            newline_is_space: true,
+            brace_ends_atom: true,
+        };
         let t = all(b"a\r\n\tb}", ctx).unwrap();
         assert_eq!(
             t,
-            vec![Token::Atom(b"a".to_vec()), Token::Space, Token::Atom(b"b".to_vec()), Token::CloseBrace]
+            vec![
+                Token::Atom(b"a".to_vec()),
+                Token::Space,
+                Token::Atom(b"b".to_vec()),
+                Token::CloseBrace
+            ]
         );
     }
 }

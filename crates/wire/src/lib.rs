@@ -11,9 +11,12 @@ mod emit;
 mod lex;
 mod line;
 
-pub use emit::{LiteralForm, StringForm, is_atom_safe, is_qchar_safe, string_form, write_literal_header, write_string};
+pub use emit::{
+    LiteralForm, StringForm, is_atom_safe, is_qchar_safe, string_form, write_literal_header,
+    write_string,
+};
 pub use lex::{
     Ctx, LexError, Lexer, Limits, MAX_LITERAL, MAX_QUOTED, MAX_WORD, Step, Token, is_atom_char,
     is_space,
 };
-pub use line::{LineSkipper, RestOfLine, WordReader};
+pub use line::{LineSkipper, RestOfLine, Word, WordReader};

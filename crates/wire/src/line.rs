@@ -7,6 +7,9 @@
 
 use crate::lex::LexError;
 
+/// A finished word and the terminator byte after it (left unconsumed in the input).
+pub type Word = (Vec<u8>, u8);
+
 /// Reads bytes until a terminator byte (not consumed). Resumable; bounded.
 #[derive(Debug, Clone, Default)]
 pub struct WordReader {
@@ -21,7 +24,7 @@ impl WordReader {
         input: &[u8],
         max: usize,
         is_term: impl Fn(u8) -> bool,
-    ) -> Result<(usize, Option<(Vec<u8>, u8)>), LexError> {
+    ) -> Result<(usize, Option<Word>), LexError> {
         let end = input.iter().position(|&b| is_term(b));
         let take = end.unwrap_or(input.len());
         if self.buf.len() + take > max {
@@ -83,7 +86,8 @@ impl LineSkipper {
         let mut i = 0;
         while i < input.len() {
             if self.remaining > 0 {
-                let n = (input.len() - i).min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+                let n =
+                    (input.len() - i).min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
                 i += n;
                 self.remaining -= n as u64;
                 continue;
@@ -166,10 +170,16 @@ mod tests {
     fn words_and_lines() {
         let mut w = WordReader::default();
         assert_eq!(w.feed(b"AP", 10, |b| b == b' ').unwrap(), (2, None));
-        assert_eq!(w.feed(b"PLY x", 10, |b| b == b' ').unwrap(), (3, Some((b"APPLY".to_vec(), b' '))));
+        assert_eq!(
+            w.feed(b"PLY x", 10, |b| b == b' ').unwrap(),
+            (3, Some((b"APPLY".to_vec(), b' ')))
+        );
         assert!(w.feed(&[b'a'; 11], 10, |b| b == b' ').is_err());
         let mut r = RestOfLine::default();
         assert_eq!(r.feed(b"ok th", 100).unwrap(), (5, None));
-        assert_eq!(r.feed(b"ere\r\nX", 100).unwrap(), (5, Some(b"ok there".to_vec())));
+        assert_eq!(
+            r.feed(b"ere\r\nX", 100).unwrap(),
+            (5, Some(b"ok there".to_vec()))
+        );
     }
 }

@@ -51,27 +51,72 @@ impl MessageFile {
 /// A typed APPLY.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApplyCommand {
-    Reserve { partition: String, mboxnames: Vec<MboxName>, guids: Vec<Guid> },
+    Reserve {
+        partition: String,
+        mboxnames: Vec<MboxName>,
+        guids: Vec<Guid>,
+    },
     /// Files to stage; `None` entries were `NIL` and are ignored by receivers.
     Message(Vec<Option<MessageFile>>),
-    Mailbox { local: bool, mailbox: MailboxApply },
-    Unmailbox { local: bool, mboxname: MboxName },
-    Rename { local: bool, old: MboxName, new: MboxName, partition: String, uidvalidity: Option<UidValidity> },
-    Expunge { mboxname: MboxName, uniqueid: UniqueId, uids: Vec<Uid> },
+    Mailbox {
+        local: bool,
+        mailbox: MailboxApply,
+    },
+    Unmailbox {
+        local: bool,
+        mboxname: MboxName,
+    },
+    Rename {
+        local: bool,
+        old: MboxName,
+        new: MboxName,
+        partition: String,
+        uidvalidity: Option<UidValidity>,
+    },
+    Expunge {
+        mboxname: MboxName,
+        uniqueid: UniqueId,
+        uids: Vec<Uid>,
+    },
     Quota(Quota),
     Unquota(String),
-    Seen { userid: String, seen: SeenState },
-    Sub { userid: String, mboxname: String },
-    Unsub { userid: String, mboxname: String },
+    Seen {
+        userid: String,
+        seen: SeenState,
+    },
+    Sub {
+        userid: String,
+        mboxname: String,
+    },
+    Unsub {
+        userid: String,
+        mboxname: String,
+    },
     Annotation(MailboxAnnotation),
     /// `value` is `None`.
     Unannotation(MailboxAnnotation),
-    Sieve { userid: String, filename: String, last_update: u64, content: Vec<u8> },
-    Unsieve { userid: String, filename: String },
+    Sieve {
+        userid: String,
+        filename: String,
+        last_update: u64,
+        content: Vec<u8>,
+    },
+    Unsieve {
+        userid: String,
+        filename: String,
+    },
     /// FILENAME is `<name>.bc` (§5.11).
-    ActivateSieve { userid: String, filename: String },
-    UnactivateSieve { userid: String },
-    Unuser { local: bool, userid: String },
+    ActivateSieve {
+        userid: String,
+        filename: String,
+    },
+    UnactivateSieve {
+        userid: String,
+    },
+    Unuser {
+        local: bool,
+        userid: String,
+    },
     Force,
     Capabilities(Vec<String>),
 }
@@ -90,8 +135,14 @@ impl ApplyCommand {
         };
         let v = &k.value;
         let cmd = match name {
-            b"MAILBOX" => ApplyCommand::Mailbox { local, mailbox: MailboxApply::from_dvalue(v)? },
-            b"UNMAILBOX" => ApplyCommand::Unmailbox { local, mboxname: mbox_of(v)? },
+            b"MAILBOX" => ApplyCommand::Mailbox {
+                local,
+                mailbox: MailboxApply::from_dvalue(v)?,
+            },
+            b"UNMAILBOX" => ApplyCommand::Unmailbox {
+                local,
+                mboxname: mbox_of(v)?,
+            },
             b"RENAME" => {
                 let kv = kv_of(v)?;
                 ApplyCommand::Rename {
@@ -102,7 +153,10 @@ impl ApplyCommand {
                     uidvalidity: kv.opt_num32("UIDVALIDITY").map(UidValidity),
                 }
             }
-            b"UNUSER" => ApplyCommand::Unuser { local, userid: text_of(v)? },
+            b"UNUSER" => ApplyCommand::Unuser {
+                local,
+                userid: text_of(v)?,
+            },
             _ if local => return Err(SyncError::PROTOCOL_ERROR),
             b"RESERVE" => {
                 let kv = kv_of(v)?;
@@ -118,14 +172,19 @@ impl ApplyCommand {
                 ApplyCommand::Expunge {
                     mboxname: mbox(&kv, "MBOXNAME")?,
                     uniqueid: uniqueid(&kv, "UNIQUEID")?,
-                    uids: list_of(kv.get("UID").ok_or(BAD)?, |u| u.to_num32().map(Uid).ok_or(BAD))?,
+                    uids: list_of(kv.get("UID").ok_or(BAD)?, |u| {
+                        u.to_num32().map(Uid).ok_or(BAD)
+                    })?,
                 }
             }
             b"QUOTA" => ApplyCommand::Quota(Quota::from_dvalue(v)?),
             b"UNQUOTA" => ApplyCommand::Unquota(text_of(v)?),
             b"SEEN" => {
                 let kv = kv_of(v)?;
-                ApplyCommand::Seen { userid: text(&kv, "USERID")?, seen: SeenState::from_dvalue(v)? }
+                ApplyCommand::Seen {
+                    userid: text(&kv, "USERID")?,
+                    seen: SeenState::from_dvalue(v)?,
+                }
             }
             b"SUB" => {
                 let (userid, mboxname) = user_mbox(v)?;
@@ -136,7 +195,9 @@ impl ApplyCommand {
                 ApplyCommand::Unsub { userid, mboxname }
             }
             b"ANNOTATION" => ApplyCommand::Annotation(MailboxAnnotation::from_dvalue(v, true)?),
-            b"UNANNOTATION" => ApplyCommand::Unannotation(MailboxAnnotation::from_dvalue(v, false)?),
+            b"UNANNOTATION" => {
+                ApplyCommand::Unannotation(MailboxAnnotation::from_dvalue(v, false)?)
+            }
             b"SIEVE" => {
                 let kv = kv_of(v)?;
                 ApplyCommand::Sieve {
@@ -155,7 +216,9 @@ impl ApplyCommand {
                     ApplyCommand::ActivateSieve { userid, filename }
                 }
             }
-            b"UNACTIVATE_SIEVE" => ApplyCommand::UnactivateSieve { userid: text(&kv_of(v)?, "USERID")? },
+            b"UNACTIVATE_SIEVE" => ApplyCommand::UnactivateSieve {
+                userid: text(&kv_of(v)?, "USERID")?,
+            },
             b"FORCE" => ApplyCommand::Force,
             b"CAPABILITIES" => ApplyCommand::Capabilities(list_of(v, text_of)?),
             _ => return Err(SyncError::PROTOCOL_ERROR),
@@ -165,29 +228,52 @@ impl ApplyCommand {
 
     /// The keyed value in Cyrus's key order.
     pub fn to_keyed(&self) -> Keyed {
-        let local_key = |local: bool, k: &str| if local { format!("LOCAL_{k}") } else { k.to_owned() };
+        let local_key = |local: bool, k: &str| {
+            if local {
+                format!("LOCAL_{k}")
+            } else {
+                k.to_owned()
+            }
+        };
         let kv = |f: &dyn Fn(&mut KvBuilder)| {
             let mut b = KvBuilder::new();
             f(&mut b);
             b.build()
         };
         let (key, value) = match self {
-            ApplyCommand::Reserve { partition, mboxnames, guids } => (
+            ApplyCommand::Reserve {
+                partition,
+                mboxnames,
+                guids,
+            } => (
                 "RESERVE".into(),
                 kv(&|b| {
                     b.text("PARTITION", partition)
                         .put("MBOXNAME", str_list(mboxnames.iter().map(MboxName::as_str)))
-                        .put("GUID", DValue::List(guids.iter().map(DValue::guid).collect()));
+                        .put(
+                            "GUID",
+                            DValue::List(guids.iter().map(DValue::guid).collect()),
+                        );
                 }),
             ),
-            ApplyCommand::Message(files) => {
-                ("MESSAGE".into(), DValue::List(files.iter().map(MessageFile::to_dvalue).collect()))
+            ApplyCommand::Message(files) => (
+                "MESSAGE".into(),
+                DValue::List(files.iter().map(MessageFile::to_dvalue).collect()),
+            ),
+            ApplyCommand::Mailbox { local, mailbox } => {
+                (local_key(*local, "MAILBOX"), mailbox.to_dvalue())
             }
-            ApplyCommand::Mailbox { local, mailbox } => (local_key(*local, "MAILBOX"), mailbox.to_dvalue()),
-            ApplyCommand::Unmailbox { local, mboxname } => {
-                (local_key(*local, "UNMAILBOX"), DValue::str(mboxname.as_str()))
-            }
-            ApplyCommand::Rename { local, old, new, partition, uidvalidity } => (
+            ApplyCommand::Unmailbox { local, mboxname } => (
+                local_key(*local, "UNMAILBOX"),
+                DValue::str(mboxname.as_str()),
+            ),
+            ApplyCommand::Rename {
+                local,
+                old,
+                new,
+                partition,
+                uidvalidity,
+            } => (
                 local_key(*local, "RENAME"),
                 kv(&|b| {
                     b.text("OLDMBOXNAME", old.as_str())
@@ -196,12 +282,19 @@ impl ApplyCommand {
                         .opt_num("UIDVALIDITY", uidvalidity.map(|u| u.0));
                 }),
             ),
-            ApplyCommand::Expunge { mboxname, uniqueid, uids } => (
+            ApplyCommand::Expunge {
+                mboxname,
+                uniqueid,
+                uids,
+            } => (
                 "EXPUNGE".into(),
                 kv(&|b| {
                     b.text("MBOXNAME", mboxname.as_str())
                         .text("UNIQUEID", uniqueid.as_str())
-                        .put("UID", DValue::List(uids.iter().map(|u| DValue::num(u.0)).collect()));
+                        .put(
+                            "UID",
+                            DValue::List(uids.iter().map(|u| DValue::num(u.0)).collect()),
+                        );
                 }),
             ),
             ApplyCommand::Quota(q) => ("QUOTA".into(), q.to_dvalue()),
@@ -214,16 +307,31 @@ impl ApplyCommand {
                 }),
             ),
             ApplyCommand::Sub { userid, mboxname } | ApplyCommand::Unsub { userid, mboxname } => (
-                if matches!(self, ApplyCommand::Sub { .. }) { "SUB" } else { "UNSUB" }.into(),
+                if matches!(self, ApplyCommand::Sub { .. }) {
+                    "SUB"
+                } else {
+                    "UNSUB"
+                }
+                .into(),
                 kv(&|b| {
                     b.text("USERID", userid).text("MBOXNAME", mboxname);
                 }),
             ),
             ApplyCommand::Annotation(a) => ("ANNOTATION".into(), a.to_dvalue()),
-            ApplyCommand::Unannotation(a) => {
-                ("UNANNOTATION".into(), MailboxAnnotation { value: None, ..a.clone() }.to_dvalue())
-            }
-            ApplyCommand::Sieve { userid, filename, last_update, content } => (
+            ApplyCommand::Unannotation(a) => (
+                "UNANNOTATION".into(),
+                MailboxAnnotation {
+                    value: None,
+                    ..a.clone()
+                }
+                .to_dvalue(),
+            ),
+            ApplyCommand::Sieve {
+                userid,
+                filename,
+                last_update,
+                content,
+            } => (
                 "SIEVE".into(),
                 kv(&|b| {
                     b.text("USERID", userid)
@@ -232,8 +340,14 @@ impl ApplyCommand {
                         .put("CONTENT", DValue::Str(content.clone()));
                 }),
             ),
-            ApplyCommand::Unsieve { userid, filename } | ApplyCommand::ActivateSieve { userid, filename } => (
-                if matches!(self, ApplyCommand::Unsieve { .. }) { "UNSIEVE" } else { "ACTIVATE_SIEVE" }.into(),
+            ApplyCommand::Unsieve { userid, filename }
+            | ApplyCommand::ActivateSieve { userid, filename } => (
+                if matches!(self, ApplyCommand::Unsieve { .. }) {
+                    "UNSIEVE"
+                } else {
+                    "ACTIVATE_SIEVE"
+                }
+                .into(),
                 kv(&|b| {
                     b.text("USERID", userid).text("FILENAME", filename);
                 }),
@@ -244,11 +358,18 @@ impl ApplyCommand {
                     b.text("USERID", userid);
                 }),
             ),
-            ApplyCommand::Unuser { local, userid } => (local_key(*local, "UNUSER"), DValue::str(userid.as_str())),
+            ApplyCommand::Unuser { local, userid } => {
+                (local_key(*local, "UNUSER"), DValue::str(userid.as_str()))
+            }
             ApplyCommand::Force => ("FORCE".into(), DValue::KvList(Vec::new())),
-            ApplyCommand::Capabilities(c) => ("CAPABILITIES".into(), str_list(c.iter().map(String::as_str))),
+            ApplyCommand::Capabilities(c) => (
+                "CAPABILITIES".into(),
+                str_list(c.iter().map(String::as_str)),
+            ),
         };
-        Keyed { key: key.into_bytes(), value }
+        Keyed {
+            key: key.into_bytes(),
+            value,
+        }
     }
 }
-

@@ -20,8 +20,17 @@ pub enum GetCommand {
     Quota(String),
     /// Mailbox name, `""` = server annotations.
     Annotation(String),
-    Fetch { mboxname: MboxName, partition: String, uniqueid: UniqueId, guid: Guid, uid: Uid },
-    FetchSieve { userid: String, filename: String },
+    Fetch {
+        mboxname: MboxName,
+        partition: String,
+        uniqueid: UniqueId,
+        guid: Guid,
+        uid: Uid,
+    },
+    FetchSieve {
+        userid: String,
+        filename: String,
+    },
 }
 
 impl GetCommand {
@@ -50,7 +59,10 @@ impl GetCommand {
             }
             b"FETCH_SIEVE" => {
                 let kv = kv_of(v)?;
-                GetCommand::FetchSieve { userid: text(&kv, "USERID")?, filename: text(&kv, "FILENAME")? }
+                GetCommand::FetchSieve {
+                    userid: text(&kv, "USERID")?,
+                    filename: text(&kv, "FILENAME")?,
+                }
             }
             _ => return Err(SyncError::PROTOCOL_ERROR),
         })
@@ -65,7 +77,13 @@ impl GetCommand {
             GetCommand::Meta(u) => ("META", DValue::str(u.as_str())),
             GetCommand::Quota(r) => ("QUOTA", DValue::str(r.as_str())),
             GetCommand::Annotation(m) => ("ANNOTATION", DValue::str(m.as_str())),
-            GetCommand::Fetch { mboxname, partition, uniqueid, guid, uid } => {
+            GetCommand::Fetch {
+                mboxname,
+                partition,
+                uniqueid,
+                guid,
+                uid,
+            } => {
                 let mut b = KvBuilder::new();
                 b.text("MBOXNAME", mboxname.as_str())
                     .text("PARTITION", partition)
@@ -80,6 +98,9 @@ impl GetCommand {
                 ("FETCH_SIEVE", b.build())
             }
         };
-        Keyed { key: key.as_bytes().to_vec(), value }
+        Keyed {
+            key: key.as_bytes().to_vec(),
+            value,
+        }
     }
 }

@@ -43,8 +43,13 @@ impl Annotation {
     }
 
     fn virtual_entry(entry: &str, value: String) -> DValue {
-        Annotation { entry: entry.into(), userid: String::new(), modseq: Modseq(0), value: value.into_bytes() }
-            .to_dvalue()
+        Annotation {
+            entry: entry.into(),
+            userid: String::new(),
+            modseq: Modseq(0),
+            value: value.into_bytes(),
+        }
+        .to_dvalue()
     }
 }
 
@@ -177,13 +182,22 @@ impl Record {
             .put("GUID", DValue::guid(&self.guid));
         let mut annots: Vec<DValue> = self.annotations.iter().map(Annotation::to_dvalue).collect();
         if self.cid != 0 {
-            annots.push(Annotation::virtual_entry(THRID, format!("{:016x}", self.cid)));
+            annots.push(Annotation::virtual_entry(
+                THRID,
+                format!("{:016x}", self.cid),
+            ));
         }
         if self.savedate != 0 {
-            annots.push(Annotation::virtual_entry(SAVEDATE, self.savedate.to_string()));
+            annots.push(Annotation::virtual_entry(
+                SAVEDATE,
+                self.savedate.to_string(),
+            ));
         }
         if self.createdmodseq.0 != 0 {
-            annots.push(Annotation::virtual_entry(CREATEDMODSEQ, self.createdmodseq.0.to_string()));
+            annots.push(Annotation::virtual_entry(
+                CREATEDMODSEQ,
+                self.createdmodseq.0.to_string(),
+            ));
         }
         if !annots.is_empty() {
             b.put("ANNOTATIONS", DValue::List(annots));
@@ -287,7 +301,8 @@ impl Mailbox {
     /// Emit in Cyrus's key order (§3.11).
     pub fn to_dvalue(&self) -> DValue {
         let mut b = KvBuilder::new();
-        b.text("UNIQUEID", self.uniqueid.as_str()).text("MBOXNAME", self.mboxname.as_str());
+        b.text("UNIQUEID", self.uniqueid.as_str())
+            .text("MBOXNAME", self.mboxname.as_str());
         if let Some(t) = &self.mboxtype {
             b.text("MBOXTYPE", t);
         }
@@ -303,7 +318,10 @@ impl Mailbox {
             .opt_num("XCONVMODSEQ", self.xconvmodseq.map(|m| m.0))
             .opt_num("RACLMODSEQ", self.raclmodseq.map(|m| m.0))
             .num("UIDVALIDITY", self.uidvalidity.0)
-            .put("PARTITION", self.partition.as_deref().map_or(DValue::Nil, DValue::str))
+            .put(
+                "PARTITION",
+                self.partition.as_deref().map_or(DValue::Nil, DValue::str),
+            )
             .put("ACL", self.acl.as_deref().map_or(DValue::Nil, DValue::str))
             .text("OPTIONS", &self.options);
         if let Some(q) = &self.quotaroot {
@@ -312,13 +330,19 @@ impl Mailbox {
         b.opt_num("CREATEDMODSEQ", self.createdmodseq.map(|m| m.0))
             .opt_num("FOLDERMODSEQ", self.foldermodseq.map(|m| m.0));
         if !self.annotations.is_empty() {
-            b.put("ANNOTATIONS", DValue::List(self.annotations.iter().map(Annotation::to_dvalue).collect()));
+            b.put(
+                "ANNOTATIONS",
+                DValue::List(self.annotations.iter().map(Annotation::to_dvalue).collect()),
+            );
         }
         b.opt_num("SINCE_MODSEQ", self.since_modseq.map(|m| m.0))
             .opt_num("SINCE_CRC", self.since_crc)
             .opt_num("SINCE_CRC_ANNOT", self.since_crc_annot);
         if let Some(r) = &self.records {
-            b.put("RECORD", DValue::List(r.iter().map(Record::to_dvalue).collect()));
+            b.put(
+                "RECORD",
+                DValue::List(r.iter().map(Record::to_dvalue).collect()),
+            );
         }
         b.build()
     }
@@ -366,7 +390,11 @@ impl MailboxApply {
             }));
         }
         let m = Mailbox::from_dvalue(v)?;
-        if m.last_appenddate.is_none() || m.records.is_none() || m.partition.is_none() || m.acl.is_none() {
+        if m.last_appenddate.is_none()
+            || m.records.is_none()
+            || m.partition.is_none()
+            || m.acl.is_none()
+        {
             return Err(BAD);
         }
         Ok(MailboxApply::Full(Box::new(m)))

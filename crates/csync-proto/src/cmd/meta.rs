@@ -60,7 +60,11 @@ impl Quota {
                 l.num_folders = limit(n);
             }
         }
-        Ok(Quota { root: text(&kv, "ROOT")?, limits: l, modseq: kv.opt_num64("MODSEQ").map(Modseq) })
+        Ok(Quota {
+            root: text(&kv, "ROOT")?,
+            limits: l,
+            modseq: kv.opt_num64("MODSEQ").map(Modseq),
+        })
     }
 
     pub fn to_dvalue(&self) -> DValue {
@@ -137,7 +141,8 @@ impl SieveEntry {
 
     pub fn to_dvalue(&self) -> DValue {
         let mut b = KvBuilder::new();
-        b.text("FILENAME", &self.filename).num("LAST_UPDATE", self.last_update);
+        b.text("FILENAME", &self.filename)
+            .num("LAST_UPDATE", self.last_update);
         if let Some(g) = &self.guid {
             b.put("GUID", DValue::guid(g));
         }
@@ -192,13 +197,19 @@ impl MailboxAnnotation {
             mboxname: text(&kv, "MBOXNAME")?,
             entry: text(&kv, "ENTRY")?,
             userid: kv.opt_text("USERID").unwrap_or_default().to_owned(),
-            value: if need_value { Some(kv.bytes("VALUE")?.to_vec()) } else { None },
+            value: if need_value {
+                Some(kv.bytes("VALUE")?.to_vec())
+            } else {
+                None
+            },
         })
     }
 
     pub fn to_dvalue(&self) -> DValue {
         let mut b = KvBuilder::new();
-        b.text("MBOXNAME", &self.mboxname).text("ENTRY", &self.entry).text("USERID", &self.userid);
+        b.text("MBOXNAME", &self.mboxname)
+            .text("ENTRY", &self.entry)
+            .text("USERID", &self.userid);
         if let Some(v) = &self.value {
             b.put("VALUE", DValue::Str(v.clone()));
         }

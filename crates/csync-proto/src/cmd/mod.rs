@@ -13,8 +13,12 @@ mod response;
 
 pub use apply::{ApplyCommand, MessageFile};
 pub use get::GetCommand;
-pub use mailbox::{Annotation, Flags, IntermediateMailbox, Mailbox, MailboxApply, Record, SystemFlags};
-pub use meta::{MailboxAnnotation, Quota, QuotaLimits, SeenState, SieveEntry, SieveScript, UNLIMITED};
+pub use mailbox::{
+    Annotation, Flags, IntermediateMailbox, Mailbox, MailboxApply, Record, SystemFlags,
+};
+pub use meta::{
+    MailboxAnnotation, Quota, QuotaLimits, SeenState, SieveEntry, SieveScript, UNLIMITED,
+};
 pub use response::ResponseData;
 
 use types::MboxName;

@@ -59,10 +59,16 @@ impl ResponseData {
             ResponseData::Sieve(s) => ("SIEVE", s.to_dvalue()),
             ResponseData::SieveScript(s) => ("SIEVE", s.to_dvalue()),
             ResponseData::Annotation(a) => ("ANNOTATION", a.to_dvalue()),
-            ResponseData::Missing(g) => ("MISSING", DValue::List(g.iter().map(DValue::guid).collect())),
+            ResponseData::Missing(g) => (
+                "MISSING",
+                DValue::List(g.iter().map(DValue::guid).collect()),
+            ),
             ResponseData::Enabled(c) => ("ENABLED", str_list(c.iter().map(String::as_str))),
             ResponseData::Message(f) => ("MESSAGE", MessageFile::to_dvalue(f)),
         };
-        Keyed { key: key.as_bytes().to_vec(), value }
+        Keyed {
+            key: key.as_bytes().to_vec(),
+            value,
+        }
     }
 }

@@ -21,7 +21,10 @@ pub fn store_config(conf: &ImapdConf) -> anyhow::Result<StoreConfig> {
         .into_iter()
         .map(|(name, dir)| (name.to_owned(), PathBuf::from(dir)))
         .collect();
-    let default_partition = conf.string(Opt::Defaultpartition).unwrap_or("default").to_owned();
+    let default_partition = conf
+        .string(Opt::Defaultpartition)
+        .unwrap_or("default")
+        .to_owned();
     if !partitions.contains_key(&default_partition) {
         bail!(
             "{}: partition-{default_partition} is not set (defaultpartition is {default_partition})",
@@ -46,13 +49,19 @@ pub fn store_config(conf: &ImapdConf) -> anyhow::Result<StoreConfig> {
         partitions,
         default_partition,
         names: NameConfig {
-            deleted_prefix: conf.string(Opt::Deletedprefix).unwrap_or("DELETED").to_owned(),
+            deleted_prefix: conf
+                .string(Opt::Deletedprefix)
+                .unwrap_or("DELETED")
+                .to_owned(),
         },
     })
 }
 
 /// Load imapd.conf for the program `ident` and open its mailstore.
-pub fn open_store(path: &std::path::Path, ident: &str) -> anyhow::Result<(ImapdConf, mailstore::Store)> {
+pub fn open_store(
+    path: &std::path::Path,
+    ident: &str,
+) -> anyhow::Result<(ImapdConf, mailstore::Store)> {
     let conf = ImapdConf::load(path, Some(ident))
         .with_context(|| format!("reading {}", path.display()))?;
     let store = mailstore::Store::open(store_config(&conf)?)

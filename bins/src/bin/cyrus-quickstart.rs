@@ -24,8 +24,18 @@ struct Ports {
     csync: u16,
 }
 
-const MASTER_PORTS: Ports = Ports { imap: 24143, pop3: 24110, lmtp: 24024, csync: 24205 };
-const REPLICA_PORTS: Ports = Ports { imap: 25143, pop3: 25110, lmtp: 25024, csync: 25205 };
+const MASTER_PORTS: Ports = Ports {
+    imap: 24143,
+    pop3: 24110,
+    lmtp: 24024,
+    csync: 24205,
+};
+const REPLICA_PORTS: Ports = Ports {
+    imap: 25143,
+    pop3: 25110,
+    lmtp: 25024,
+    csync: 25205,
+};
 const REPL_USER: &str = "repl";
 
 fn imapd_conf(dir: &Path, servername: &str, master: bool, repl_password: &str) -> String {
@@ -76,7 +86,9 @@ fn cyrus_conf(dir: &Path, p: &Ports, master: bool) -> String {
         p.imap, p.pop3, p.lmtp, p.csync
     );
     if master {
-        s.push_str(&format!("DAEMON {{\n  syncclient cmd=\"sync_client -C {c} -r\"\n}}\n"));
+        s.push_str(&format!(
+            "DAEMON {{\n  syncclient cmd=\"sync_client -C {c} -r\"\n}}\n"
+        ));
     }
     s
 }
@@ -101,14 +113,28 @@ fn instance(
 ) -> anyhow::Result<(PathBuf, Store)> {
     let dir = root.join(name);
     let conf_path = dir.join("conf/imapd.conf");
-    write_new(&conf_path, &imapd_conf(&dir, &format!("cyrus-rs-{name}"), master, repl_password))?;
-    write_new(&dir.join("conf/cyrus.conf"), &cyrus_conf(&dir, ports, master))?;
+    write_new(
+        &conf_path,
+        &imapd_conf(&dir, &format!("cyrus-rs-{name}"), master, repl_password),
+    )?;
+    write_new(
+        &dir.join("conf/cyrus.conf"),
+        &cyrus_conf(&dir, ports, master),
+    )?;
     // Validate both files exactly as the servers will read them.
     config::CyrusConf::load(dir.join("conf/cyrus.conf"))?;
     let (conf, store) = open_store(&conf_path, "cyrus-quickstart")?;
     let sasldb = conf.sasl_option("sasldb_path").map(PathBuf::from);
-    let passwd = PasswdFile::new(passwd_path(Path::new(conf.config_directory()), sasldb.as_deref()));
-    passwd.set_password(REPL_USER, None, repl_password.as_bytes(), SetMode::CreateOrReplace)?;
+    let passwd = PasswdFile::new(passwd_path(
+        Path::new(conf.config_directory()),
+        sasldb.as_deref(),
+    ));
+    passwd.set_password(
+        REPL_USER,
+        None,
+        repl_password.as_bytes(),
+        SetMode::CreateOrReplace,
+    )?;
     Ok((passwd.path().to_owned(), store))
 }
 
@@ -158,12 +184,21 @@ fn main() -> anyhow::Result<()> {
     let (master_pw, master) = instance(&root, "master", &MASTER_PORTS, true, repl_password)?;
     let (replica_pw, replica) = instance(&root, "replica", &REPLICA_PORTS, false, repl_password)?;
     for pw in [&master_pw, &replica_pw] {
-        PasswdFile::new(pw).set_password(&user, None, password.as_bytes(), SetMode::CreateOrReplace)?;
+        PasswdFile::new(pw).set_password(
+            &user,
+            None,
+            password.as_bytes(),
+            SetMode::CreateOrReplace,
+        )?;
     }
 
     let inbox = MboxName::user_inbox(&user)?;
     ignore_exists(master.create_mailbox(&inbox, CreateOptions::default()))?;
-    for (folder, special) in [("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash")] {
+    for (folder, special) in [
+        ("Sent", "\\Sent"),
+        ("Drafts", "\\Drafts"),
+        ("Trash", "\\Trash"),
+    ] {
         let name = MboxName::new(format!("{inbox}.{folder}"))?;
         ignore_exists(master.create_mailbox(&name, CreateOptions::default()))?;
         master.set_mailbox_annotation(&name, "/specialuse", &user, special.as_bytes())?;
@@ -184,7 +219,9 @@ fn main() -> anyhow::Result<()> {
             p.csync
         );
     }
-    println!("  user {user} / password {password}; replication identity {REPL_USER} (admin on both)");
+    println!(
+        "  user {user} / password {password}; replication identity {REPL_USER} (admin on both)"
+    );
     println!();
     println!("master mailboxes:");
     for e in master.user_mailboxes(&user)? {
@@ -201,11 +238,19 @@ fn main() -> anyhow::Result<()> {
             st.sync_crc_annot
         );
     }
-    println!("welcome message delivered as UID {} (GUID {})", appended.uid, body.guid());
+    println!(
+        "welcome message delivered as UID {} (GUID {})",
+        appended.uid,
+        body.guid()
+    );
     let log = master.config().sync_log.config_dir.join("sync/log");
     let queued = fs::read_to_string(&log).unwrap_or_default();
     println!();
-    println!("queued for rolling replication in {} ({} records):", log.display(), queued.lines().count());
+    println!(
+        "queued for rolling replication in {} ({} records):",
+        log.display(),
+        queued.lines().count()
+    );
     for line in queued.lines().take(20) {
         println!("  {line}");
     }

@@ -214,6 +214,32 @@ impl Store {
         Ok(missing)
     }
 
+    /// List entries for intermediate placeholders of `names`, with modseqs and UIDVALIDITYs
+    /// from the owner's counters.
+    fn intermediates(
+        &self,
+        t: &IndexTxn<'_>,
+        names: &[MboxName],
+        now: i64,
+    ) -> Result<Vec<MailboxEntry>> {
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let m = t.next_modseq(Modseq(0))?;
+            out.push(MailboxEntry {
+                name: name.clone(),
+                uniqueid: UniqueId::generate(&mut random_u64),
+                mbtype: MbType::intermediate(),
+                partition: None,
+                acl: None,
+                uidvalidity: self.next_uidvalidity(t)?,
+                createdmodseq: m,
+                foldermodseq: m,
+                mtime: now,
+            });
+        }
+        Ok(out)
+    }
+
     fn default_acl(&self, name: &MboxName) -> Result<String> {
         if let Some(parent) = name.parent()
             && let Some(e) = self.mailbox_entry(&parent)?
@@ -269,20 +295,7 @@ impl Store {
 
         let mut entries = Vec::new();
         self.owner_write(&owner, |t| {
-            for a in &ancestors {
-                let m = t.next_modseq(Modseq(0))?;
-                entries.push(MailboxEntry {
-                    name: a.clone(),
-                    uniqueid: UniqueId::generate(&mut random_u64),
-                    mbtype: MbType::intermediate(),
-                    partition: None,
-                    acl: None,
-                    uidvalidity: self.next_uidvalidity(t)?,
-                    createdmodseq: m,
-                    foldermodseq: m,
-                    mtime: now,
-                });
-            }
+            entries = self.intermediates(t, &ancestors, now)?;
             let m = t.next_modseq(Modseq(0))?;
             let uidvalidity = match opts.uidvalidity {
                 Some(v) => v,
@@ -414,20 +427,7 @@ impl Store {
         new_entry.mtime = now;
         let mut inter = Vec::new();
         self.owner_write(&new_owner, |t| {
-            for a in &ancestors {
-                let m = t.next_modseq(Modseq(0))?;
-                inter.push(MailboxEntry {
-                    name: a.clone(),
-                    uniqueid: UniqueId::generate(&mut random_u64),
-                    mbtype: MbType::intermediate(),
-                    partition: None,
-                    acl: None,
-                    uidvalidity: self.next_uidvalidity(t)?,
-                    createdmodseq: m,
-                    foldermodseq: m,
-                    mtime: now,
-                });
-            }
+            inter = self.intermediates(t, &ancestors, now)?;
             if entry.mbtype.is_real() {
                 let mut h = t.header_required(&id)?;
                 new_entry.foldermodseq = h.highestmodseq.max(entry.foldermodseq);

@@ -110,7 +110,12 @@ struct Acked {
 fn read_acks(path: &Path) -> Acked {
     let mut out = Acked::default();
     let text = fs::read_to_string(path).unwrap_or_default();
-    for line in text.lines() {
+    // Only complete lines count: a writer killed while writing an ack leaves a torn last line,
+    // which acknowledges nothing.
+    for line in text
+        .split_inclusive('\n')
+        .filter_map(|l| l.strip_suffix('\n'))
+    {
         let f: Vec<&str> = line.split(' ').collect();
         match f.as_slice() {
             ["A", uid, modseq, guid] => {
@@ -121,8 +126,7 @@ fn read_acks(path: &Path) -> Acked {
             ["F", uid] => {
                 out.flagged.insert(uid.parse().unwrap());
             }
-            // A torn last line (killed mid-write of the ack itself) acknowledges nothing.
-            _ => {}
+            other => panic!("unexpected ack line {other:?}"),
         }
     }
     out

@@ -233,6 +233,20 @@ pub fn read_body(path: &Path) -> io::Result<Vec<u8>> {
     Ok(v)
 }
 
+/// SHA-1 of a file's bytes, streamed.
+pub(crate) fn hash_file(path: &Path) -> io::Result<Guid> {
+    let mut f = File::open(path)?;
+    let mut h = GuidHasher::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(h.finish());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
 /// Create `dir` and any missing parents, fsyncing each parent that gained an entry.
 pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {

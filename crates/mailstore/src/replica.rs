@@ -91,6 +91,40 @@ impl Store {
         self.link_body(&self.owner_of(name), body).map(drop)
     }
 
+    /// APPLY RESERVE support (csync §5.1): the body file of `guid` held for any of `mailboxes`
+    /// (same-partition mailboxes first), verified to hash to `guid`. Mailboxes that do not
+    /// exist are skipped; a file whose bytes no longer match is ignored.
+    pub fn find_body(
+        &self,
+        partition: &str,
+        mailboxes: &[MboxName],
+        guid: &types::Guid,
+    ) -> Result<Option<std::path::PathBuf>> {
+        let mut candidates = Vec::new();
+        for name in mailboxes {
+            let Ok(e) = self.lookup_real(name) else {
+                continue;
+            };
+            let p = e
+                .partition
+                .unwrap_or_else(|| self.cfg.default_partition.clone());
+            let same = p == partition;
+            candidates.push((!same, self.owner_of(name), p));
+        }
+        candidates.sort();
+        candidates.dedup();
+        for (_, owner, p) in candidates {
+            let path = self.body_path(&owner, &p, guid)?;
+            match crate::blob::hash_file(&path) {
+                Ok(g) if g == *guid => return Ok(Some(path)),
+                Ok(_) => tracing::warn!("body {} does not match its GUID", path.display()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None)
+    }
+
     /// Update ACL, partition label, UIDVALIDITY and FOLDERMODSEQ of a list entry exactly.
     pub fn replica_update_entry(&self, entry: &MailboxEntry) -> Result<()> {
         let owner = self.owner_of(&entry.name);

@@ -498,6 +498,23 @@ fn replica_stores_exactly_what_master_sent() {
     assert_eq!(st.entry.uidvalidity, UidValidity(1_699_990_000));
     assert_eq!(st.entry.uniqueid, entry.uniqueid);
     assert_eq!(s.records(&inbox).unwrap(), recs);
+    // RESERVE finds bodies by GUID in the listed mailboxes only.
+    assert!(
+        s.find_body("default", std::slice::from_ref(&inbox), &a.guid())
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.find_body("default", &[n("user.other")], &a.guid())
+            .unwrap()
+            .is_none()
+    );
+    let missing = Guid::of(b"never stored");
+    assert!(
+        s.find_body("default", std::slice::from_ref(&inbox), &missing)
+            .unwrap()
+            .is_none()
+    );
     // A local change after replication continues above the master's modseqs.
     let next = s.append(&inbox, &a, &Default::default()).unwrap();
     assert_eq!((next.uid, next.modseq), (Uid(4), Modseq(10)));

@@ -56,16 +56,22 @@ fn append_batch_of_10_fsync(bencher: Bencher<'_, '_>) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let s = store(tmp.path());
     let inbox = MboxName::new("user.bench").expect("name");
-    s.create_mailbox(&inbox, Default::default()).expect("create");
+    s.create_mailbox(&inbox, Default::default())
+        .expect("create");
     let mut i = 0u64;
-    bencher.counter(divan::counter::ItemsCount::new(10usize)).bench_local(|| {
-        let staged: Vec<_> = (0..10)
-            .map(|_| {
-                i += 1;
-                s.stage_bytes("default", &body(4096, i)).expect("stage")
-            })
-            .collect();
-        let items: Vec<_> = staged.iter().map(|b| (b, AppendOptions::default())).collect();
-        black_box(s.append_batch(&inbox, &items).expect("append"));
-    });
+    bencher
+        .counter(divan::counter::ItemsCount::new(10usize))
+        .bench_local(|| {
+            let staged: Vec<_> = (0..10)
+                .map(|_| {
+                    i += 1;
+                    s.stage_bytes("default", &body(4096, i)).expect("stage")
+                })
+                .collect();
+            let items: Vec<_> = staged
+                .iter()
+                .map(|b| (b, AppendOptions::default()))
+                .collect();
+            black_box(s.append_batch(&inbox, &items).expect("append"));
+        });
 }

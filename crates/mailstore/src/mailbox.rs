@@ -89,23 +89,17 @@ impl Store {
 
     /// Every live entry (intermediates included) whose name starts with `prefix`, by name.
     pub fn list_mailboxes(&self, prefix: &str) -> Result<Vec<MailboxEntry>> {
-        let pattern = format!(
-            "{}%",
-            prefix
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        // Names are case-sensitive: compare bytes, not LIKE (case-insensitive for ASCII).
         self.global_read(|c| {
             db::query_entries(
                 c,
-                "WHERE tombstone=0 AND name LIKE ?1 ESCAPE '\\'",
-                &[&pattern],
+                "WHERE tombstone=0 AND substr(name, 1, length(?1)) = ?1",
+                &[&prefix],
             )
         })
     }
 
-    /// Every entry including tombstones whose name starts with `prefix` (for `-A` and tests).
+    /// Every entry, tombstones included, by name (for `-A` and tests).
     pub fn list_all_entries(&self) -> Result<Vec<MailboxEntry>> {
         self.global_read(|c| db::query_entries(c, "", &[]))
     }
@@ -368,20 +362,43 @@ impl Store {
             }
         }
         for (e, t) in all.iter().zip(&targets) {
-            self.rename_mailbox(&e.name, t, partition, None)?;
+            self.rename_mailbox(&e.name, t, partition)?;
         }
         Ok(())
     }
 
-    /// Rename exactly one mailbox (csync APPLY RENAME semantics): uniqueid, records and
-    /// annotations move; the old name becomes a tombstone; FOLDERMODSEQ becomes the new
-    /// HIGHESTMODSEQ. `new == old` with another partition only changes the partition label.
+    /// Rename exactly one mailbox as a local change (a new modseq becomes its HIGHESTMODSEQ
+    /// and FOLDERMODSEQ): uniqueid, records and annotations move; the old name becomes a
+    /// tombstone. `new == old` with another partition only changes the partition label.
     pub fn rename_mailbox(
         &self,
         old: &MboxName,
         new: &MboxName,
         partition: Option<&str>,
+    ) -> Result<MailboxEntry> {
+        self.rename_one(old, new, partition, None, true)
+    }
+
+    /// csync APPLY RENAME on a replica: like [`Store::rename_mailbox`] but no modseq is
+    /// allocated; FOLDERMODSEQ becomes the current HIGHESTMODSEQ and UIDVALIDITY is set if
+    /// given (csync §5.5).
+    pub fn replica_rename(
+        &self,
+        old: &MboxName,
+        new: &MboxName,
+        partition: Option<&str>,
         uidvalidity: Option<UidValidity>,
+    ) -> Result<MailboxEntry> {
+        self.rename_one(old, new, partition, uidvalidity, false)
+    }
+
+    fn rename_one(
+        &self,
+        old: &MboxName,
+        new: &MboxName,
+        partition: Option<&str>,
+        uidvalidity: Option<UidValidity>,
+        local_change: bool,
     ) -> Result<MailboxEntry> {
         let entry = self.lookup(old)?;
         if let Some(p) = partition {
@@ -432,7 +449,7 @@ impl Store {
                 let mut h = t.header_required(&id)?;
                 new_entry.foldermodseq = h.highestmodseq.max(entry.foldermodseq);
                 // A local (non-replica) rename is a change: give it a modseq of its own.
-                if uidvalidity.is_none() {
+                if local_change {
                     h.highestmodseq = t.next_modseq(h.highestmodseq)?;
                     new_entry.foldermodseq = h.highestmodseq;
                     t.put_header(&id, &h)?;

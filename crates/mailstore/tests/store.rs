@@ -277,6 +277,35 @@ fn hierarchy_rename_delete() {
         "MAILBOX user.fred.x\nUNMAILBOX user.fred.x.b\n"
     );
 
+    // A replica rename allocates no modseq: FOLDERMODSEQ becomes the current HIGHESTMODSEQ.
+    s.create_mailbox(&n("user.fred.Proj"), Default::default())
+        .unwrap();
+    let before = s.mailbox_state(&n("user.fred.Proj")).unwrap().unwrap();
+    let hms = before.header.unwrap().highestmodseq;
+    s.replica_rename(
+        &n("user.fred.Proj"),
+        &n("user.fred.Projects"),
+        None,
+        Some(UidValidity(5)),
+    )
+    .unwrap();
+    let after = s.mailbox_state(&n("user.fred.Projects")).unwrap().unwrap();
+    assert_eq!(after.header.unwrap().highestmodseq, hms);
+    assert_eq!(after.entry.foldermodseq, hms);
+    assert_eq!(after.entry.uidvalidity, UidValidity(5));
+    assert_eq!(after.entry.uniqueid, before.entry.uniqueid);
+
+    // Listing by prefix is case-sensitive.
+    s.create_mailbox(&n("user.fred.work"), Default::default())
+        .unwrap();
+    let listed: Vec<_> = s
+        .list_mailboxes("user.fred.P")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name.to_string())
+        .collect();
+    assert_eq!(listed, ["user.fred.Projects"]);
+
     // Delayed delete renames into DELETED.
     s.create_mailbox(&n("user.fred.Old"), Default::default())
         .unwrap();

@@ -31,20 +31,8 @@ pub fn store_config(conf: &ImapdConf) -> anyhow::Result<StoreConfig> {
             conf.path().display()
         );
     }
-    let channels = conf
-        .sync_log_channels()
-        .into_iter()
-        .map(|c| match c {
-            config::Channel::Unnamed => Channel::Default,
-            config::Channel::Named(n) => Channel::Named(n),
-        })
-        .collect();
     Ok(StoreConfig {
-        sync_log: SyncLogConfig {
-            enabled: conf.switch(Opt::SyncLog),
-            config_dir: config_dir.clone(),
-            channels,
-        },
+        sync_log: sync_log_config(conf),
         config_dir,
         partitions,
         default_partition,
@@ -55,6 +43,24 @@ pub fn store_config(conf: &ImapdConf) -> anyhow::Result<StoreConfig> {
                 .to_owned(),
         },
     })
+}
+
+/// The sync log writer settings of an imapd.conf: `sync_log`, `configdirectory`,
+/// `sync_log_channels` (unset = the unnamed channel only).
+pub fn sync_log_config(conf: &ImapdConf) -> SyncLogConfig {
+    let channels = conf
+        .sync_log_channels()
+        .into_iter()
+        .map(|c| match c {
+            config::Channel::Unnamed => Channel::Default,
+            config::Channel::Named(n) => Channel::Named(n),
+        })
+        .collect();
+    SyncLogConfig {
+        enabled: conf.switch(Opt::SyncLog),
+        config_dir: PathBuf::from(conf.config_directory()),
+        channels,
+    }
 }
 
 /// Load imapd.conf for the program `ident` and open its mailstore.

@@ -131,6 +131,19 @@ impl SyncLogWriter {
     pub fn append(&self, records: &[Record]) -> Result<(), WriteError> {
         begin_batch(self, records).map(drop)
     }
+
+    /// Write one raw line as given (LF added if missing), unquoted, to every channel: what
+    /// `cyr_synclog "<line>"` does. Line breaks inside the line are refused.
+    pub fn append_raw_line(&self, line: &str) -> Result<(), WriteError> {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        if body.contains(['\r', '\n']) {
+            return Err(WriteError::Record(RecordError(line.to_owned())));
+        }
+        if !self.enabled() {
+            return Ok(());
+        }
+        write_locked(self, &format!("{body}\n")).map(drop)
+    }
 }
 
 /// Write `records` to every channel (sorted channel order, so concurrent writers never
@@ -143,6 +156,11 @@ pub fn begin_batch(writer: &SyncLogWriter, records: &[Record]) -> Result<LockedA
     for r in records {
         text.push_str(&r.to_line()?);
     }
+    write_locked(writer, &text)
+}
+
+/// Write `text` (whole lines) to every channel, fsync, and return with the locks held.
+fn write_locked(writer: &SyncLogWriter, text: &str) -> Result<LockedAppend, WriteError> {
     let mut channels = writer.config.channels.clone();
     channels.sort();
     let mut files = Vec::with_capacity(channels.len());

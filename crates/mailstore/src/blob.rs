@@ -188,16 +188,16 @@ pub(crate) fn link_into(
     staged: &StagedBody,
 ) -> Result<PathBuf, StoreError> {
     let target = body_path(partition_root, owner, &staged.guid);
-    if target.exists() {
-        return Ok(target);
-    }
     let dir = target
         .parent()
         .ok_or(StoreError::Internal("body path has no parent"))?;
     ensure_dir(dir)?;
     match fs::hard_link(&staged.path, &target) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(target),
+        // Same GUID, same bytes. The existing link may come from a process that crashed
+        // before syncing the directory, so the directory is synced below all the same, before
+        // any record can reference the file.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::XDEV.raw_os_error()) => {
             copy_durable(&staged.path, &target)?;
         }

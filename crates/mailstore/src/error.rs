@@ -42,6 +42,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("I/O: {0}")]
     Io(#[from] io::Error),
+    /// One failure shared by several results (e.g. every target of a delivery when the sync
+    /// log cannot be written).
+    #[error("{0}")]
+    Shared(std::sync::Arc<StoreError>),
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
@@ -49,6 +53,9 @@ pub enum StoreError {
 impl StoreError {
     /// True when SQLite reported that another process held the database too long.
     pub fn is_busy(&self) -> bool {
+        if let StoreError::Shared(inner) = self {
+            return inner.is_busy();
+        }
         matches!(
             self,
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))

@@ -6,7 +6,7 @@
 //! operations (which store exactly what a master sent) are built on [`IndexTxn`].
 //! Must not: touch the global mailbox list, body files or the sync log.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use types::{Guid, Modseq, Uid};
@@ -350,6 +350,47 @@ impl<'c> IndexTxn<'c> {
         Ok(self
             .query_records(mailbox, "AND uid=?2", uid.0 as i64, Some(uid))?
             .pop())
+    }
+
+    /// The existing records among `uids`, in UID order, each once. Large sets are read in one
+    /// pass over the mailbox instead of one lookup per UID.
+    pub fn records_for(&self, mailbox: &str, uids: &[Uid]) -> Result<Vec<MessageRecord>> {
+        let wanted: BTreeSet<Uid> = uids.iter().copied().collect();
+        if wanted.len() > 32 {
+            let mut all = self.records(mailbox)?;
+            all.retain(|r| wanted.contains(&r.uid));
+            return Ok(all);
+        }
+        let mut out = Vec::with_capacity(wanted.len());
+        for uid in wanted {
+            out.extend(self.record(mailbox, uid)?);
+        }
+        Ok(out)
+    }
+
+    /// Update only the mutable state of an existing record — modseq, last_updated, system
+    /// flags, expunged, user flags — leaving its annotations untouched (flag changes, expunge).
+    pub fn update_record_state(&self, mailbox: &str, rec: &MessageRecord) -> Result<()> {
+        let mask = self.flag_mask(mailbox, &rec.user_flags)?;
+        let n = self
+            .tx
+            .prepare_cached(
+                "UPDATE record SET modseq=?3, last_updated=?4, sysflags=?5, expunged=?6,
+                     userflags=?7 WHERE mailbox=?1 AND uid=?2",
+            )?
+            .execute(params![
+                mailbox,
+                rec.uid.0 as i64,
+                to_i64(rec.modseq.0),
+                rec.last_updated,
+                rec.flags.bits(),
+                rec.expunged as i64,
+                &mask.to_le_bytes()[..],
+            ])?;
+        if n == 0 {
+            return Err(StoreError::Internal("record to update does not exist"));
+        }
+        Ok(())
     }
 
     /// Insert or overwrite a record exactly as given, replacing its annotation set.

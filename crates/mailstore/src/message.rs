@@ -7,6 +7,7 @@
 //! Must not: check ACLs or quotas (servers do), or speak a protocol.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use sync_log::Record;
 use types::{MboxName, Modseq, Uid};
@@ -219,18 +220,24 @@ impl Store {
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
+        let finish = |results: Vec<Option<Result<Appended>>>| -> Vec<Result<Appended>> {
+            results
+                .into_iter()
+                .map(|r| r.unwrap_or(Err(StoreError::Internal("append target without result"))))
+                .collect()
+        };
         let guard = match self.log_begin(&records) {
             Ok(g) => g,
             Err(e) => {
-                let msg = e.to_string();
+                let e = Arc::new(e);
                 for (i, _, _) in &entries {
-                    results[*i] = Some(Err(StoreError::Io(std::io::Error::other(msg.clone()))));
+                    results[*i] = Some(Err(StoreError::Shared(e.clone())));
                 }
-                return results
-                    .into_iter()
-                    .map(|r| r.unwrap_or(Err(StoreError::Internal("no result"))))
-                    .collect();
+                return finish(results);
             }
+        };
+        let append = |t: &IndexTxn<'_>, i: usize, e: &MailboxEntry| {
+            self.append_in(t, e, (&body.guid(), body.size()), &targets[i].1)
         };
         // Group by owner so each owner's database commits once.
         let mut owners: Vec<Owner> = entries.iter().map(|(_, _, o)| o.clone()).collect();
@@ -239,32 +246,28 @@ impl Store {
         for owner in owners {
             let mine: Vec<&(usize, MailboxEntry, Owner)> =
                 entries.iter().filter(|(_, _, o)| *o == owner).collect();
-            let r = self.owner_write(&owner, |t| {
+            let group = self.owner_write(&owner, |t| {
                 mine.iter()
-                    .map(|(i, e, _)| {
-                        self.append_in(t, e, (&body.guid(), body.size()), &targets[*i].1)
-                    })
+                    .map(|(i, e, _)| append(t, *i, e))
                     .collect::<Result<Vec<_>>>()
             });
-            match r {
+            match group {
                 Ok(v) => {
                     for ((i, _, _), a) in mine.iter().zip(v) {
                         results[*i] = Some(Ok(a));
                     }
                 }
-                Err(e) => {
-                    let msg = e.to_string();
-                    for (i, _, _) in &mine {
-                        results[*i] = Some(Err(StoreError::Io(std::io::Error::other(msg.clone()))));
+                // One bad target must not fail the others: redo them one by one, so each
+                // gets its own outcome and error.
+                Err(_) => {
+                    for (i, e, _) in &mine {
+                        results[*i] = Some(self.owner_write(&owner, |t| append(t, *i, e)));
                     }
                 }
             }
         }
         drop(guard);
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(StoreError::Internal("no result"))))
-            .collect()
+        finish(results)
     }
 
     fn check_partition(&self, entry: &MailboxEntry, body: &StagedBody) -> Result<()> {
@@ -335,10 +338,8 @@ impl Store {
             let mut h = t.header_required(&id)?;
             let mut out = FlagResult::default();
             let now = self.now();
-            for &uid in uids {
-                let Some(mut rec) = t.record(&id, uid)? else {
-                    continue;
-                };
+            for mut rec in t.records_for(&id, uids)? {
+                let uid = rec.uid;
                 if rec.expunged {
                     continue;
                 }
@@ -354,7 +355,7 @@ impl Store {
                 rec.modseq = t.next_modseq(h.highestmodseq)?;
                 rec.last_updated = now;
                 h.highestmodseq = rec.modseq;
-                t.put_record(&id, &rec)?;
+                t.update_record_state(&id, &rec)?;
                 out.changed.push((uid, rec.modseq));
             }
             if !out.changed.is_empty() {
@@ -374,10 +375,7 @@ impl Store {
             let mut h = t.header_required(&id)?;
             let now = self.now();
             let mut done = Vec::new();
-            for &uid in uids {
-                let Some(mut rec) = t.record(&id, uid)? else {
-                    continue;
-                };
+            for mut rec in t.records_for(&id, uids)? {
                 if rec.expunged {
                     continue;
                 }
@@ -385,8 +383,8 @@ impl Store {
                 rec.modseq = t.next_modseq(h.highestmodseq)?;
                 rec.last_updated = now;
                 h.highestmodseq = rec.modseq;
-                t.put_record(&id, &rec)?;
-                done.push(uid);
+                t.update_record_state(&id, &rec)?;
+                done.push(rec.uid);
             }
             if !done.is_empty() {
                 t.put_header(&id, &h)?;
@@ -415,17 +413,8 @@ impl Store {
             .partition
             .clone()
             .unwrap_or_else(|| self.cfg.default_partition.clone());
-        let recs: Vec<MessageRecord> = self.owner_read(&so, |t| {
-            let mut v = Vec::new();
-            for &u in uids {
-                if let Some(r) = t.record(s.uniqueid.as_str(), u)?
-                    && !r.expunged
-                {
-                    v.push(r);
-                }
-            }
-            Ok(v)
-        })?;
+        let mut recs = self.owner_read(&so, |t| t.records_for(s.uniqueid.as_str(), uids))?;
+        recs.retain(|r| !r.expunged);
         if recs.is_empty() {
             return Ok(Vec::new());
         }
@@ -470,7 +459,7 @@ impl Store {
                     r.modseq = t.next_modseq(h.highestmodseq)?;
                     r.last_updated = now;
                     h.highestmodseq = r.modseq;
-                    t.put_record(&sid, &r)?;
+                    t.update_record_state(&sid, &r)?;
                 }
                 t.put_header(&sid, &h)
             })?;

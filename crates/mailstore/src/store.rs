@@ -184,12 +184,7 @@ impl Store {
         owner: &Owner,
         f: impl FnOnce(&IndexTxn<'_>) -> Result<T>,
     ) -> Result<T> {
-        let conn = self.owner_conn(owner)?;
-        let mut c = lock(&conn);
-        let txn = IndexTxn::new(c.transaction_with_behavior(TransactionBehavior::Immediate)?);
-        let v = f(&txn)?;
-        txn.commit()?;
-        Ok(v)
+        self.owner_txn(owner, TransactionBehavior::Immediate, true, f)
     }
 
     /// Run `f` in a read transaction on `owner`'s database (a consistent snapshot).
@@ -198,10 +193,24 @@ impl Store {
         owner: &Owner,
         f: impl FnOnce(&IndexTxn<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.owner_txn(owner, TransactionBehavior::Deferred, false, f)
+    }
+
+    fn owner_txn<T>(
+        &self,
+        owner: &Owner,
+        behavior: TransactionBehavior,
+        commit: bool,
+        f: impl FnOnce(&IndexTxn<'_>) -> Result<T>,
+    ) -> Result<T> {
         let conn = self.owner_conn(owner)?;
         let mut c = lock(&conn);
-        let txn = IndexTxn::new(c.transaction_with_behavior(TransactionBehavior::Deferred)?);
-        f(&txn)
+        let txn = IndexTxn::new(c.transaction_with_behavior(behavior)?);
+        let v = f(&txn)?;
+        if commit {
+            txn.commit()?;
+        }
+        Ok(v)
     }
 
     /// Run `f` in a write transaction on mailboxes.db and commit.

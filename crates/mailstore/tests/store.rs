@@ -602,3 +602,83 @@ fn bad_input_changes_nothing() {
     ));
     assert!(s.records(&inbox).unwrap().is_empty());
 }
+
+/// LMTP-style delivery to several mailboxes: one body file per owner, and a failing target
+/// (missing mailbox, bad keyword) does not fail the others, each reporting its own error.
+#[test]
+fn deliver_to_many_targets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), true);
+    for m in ["user.fred", "user.fred.Work", "user.bob"] {
+        s.create_mailbox(&n(m), Default::default()).unwrap();
+    }
+    take_log(tmp.path());
+    let body = s.stage_bytes("default", MSG_A).unwrap();
+    let bad = AppendOptions {
+        user_flags: vec!["bad flag".into()],
+        ..Default::default()
+    };
+    let targets = vec![
+        (n("user.fred"), AppendOptions::default()),
+        (n("user.fred.Work"), bad),
+        (n("user.bob"), AppendOptions::default()),
+        (n("user.nobody"), AppendOptions::default()),
+    ];
+    let r = s.append_to_many(&targets, &body);
+    assert_eq!(r[0].as_ref().unwrap().uid, Uid(1));
+    assert!(matches!(r[1], Err(StoreError::BadFlag(_))), "{:?}", r[1]);
+    assert_eq!(r[2].as_ref().unwrap().uid, Uid(1));
+    assert!(
+        matches!(r[3], Err(StoreError::MailboxNotFound(_))),
+        "{:?}",
+        r[3]
+    );
+    assert!(s.records(&n("user.fred.Work")).unwrap().is_empty());
+    assert_eq!(walk(&tmp.path().join("spool/user/fred")).len(), 1);
+    assert_eq!(walk(&tmp.path().join("spool/user/bob")).len(), 1);
+    let log = take_log(tmp.path());
+    assert!(
+        log.contains("APPEND user.fred\n") && log.contains("APPEND user.bob\n"),
+        "{log}"
+    );
+}
+
+/// Flag changes and expunge over many UIDs (the one-pass path) keep message annotations.
+#[test]
+fn bulk_flags_keep_annotations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), false);
+    let inbox = n("user.fred");
+    s.create_mailbox(&inbox, Default::default()).unwrap();
+    let body = s.stage_bytes("default", MSG_A).unwrap();
+    for _ in 0..40 {
+        s.append(&inbox, &body, &Default::default()).unwrap();
+    }
+    s.set_message_annotation(&inbox, Uid(7), "/comment", "", b"keep me")
+        .unwrap();
+    let uids: Vec<Uid> = (1..=45).map(Uid).collect();
+    let ch = FlagChange {
+        system: SystemFlags {
+            seen: true,
+            ..Default::default()
+        },
+        user: vec![],
+    };
+    let r = s
+        .store_flags(&inbox, &uids, FlagOp::Add, &ch, None)
+        .unwrap();
+    assert_eq!(r.changed.len(), 40);
+    assert_eq!(s.expunge(&inbox, &uids[..35]).unwrap().len(), 35);
+    let rec = s.record(&inbox, Uid(7)).unwrap().unwrap();
+    assert!(rec.flags.seen && rec.expunged);
+    assert_eq!(rec.annotations.len(), 1);
+    assert_eq!(rec.annotations[0].value, b"keep me");
+    let recs = s.records(&inbox).unwrap();
+    assert_eq!(recs.iter().filter(|r| r.expunged).count(), 35);
+    let modseqs: std::collections::HashSet<_> = recs.iter().map(|r| r.modseq).collect();
+    assert_eq!(modseqs.len(), 40);
+    assert_eq!(
+        s.header(&inbox).unwrap().highestmodseq,
+        recs.iter().map(|r| r.modseq).max().unwrap()
+    );
+}

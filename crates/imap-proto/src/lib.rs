@@ -1,0 +1,1 @@
+//! imap-proto (under construction).

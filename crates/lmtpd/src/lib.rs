@@ -1,0 +1,1 @@
+//! lmtpd (under construction).

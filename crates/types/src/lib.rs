@@ -7,10 +7,12 @@
 #![forbid(unsafe_code)]
 
 mod mboxname;
+pub mod namespace;
 
 use std::fmt;
 
 pub use mboxname::{MboxName, MboxNameError, NameConfig};
+pub use namespace::{Namespace, NamespaceError, Viewer};
 
 /// An IMAP UID (RFC 3501 §2.3.1.1); 0 is "no UID".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -1,0 +1,1 @@
+//! Dates (placeholder replaced below).

@@ -1,0 +1,1 @@
+//! Search (placeholder replaced below).

@@ -1,0 +1,306 @@
+//! Running a [`SyncCore`] over a socket: greeting, read → parse/apply (on a blocking thread) →
+//! write, STARTTLS and COMPRESS DEFLATE switches, idle timeout, per-session logging; and the
+//! accept loop of a standalone `sync_server`.
+//!
+//! Must not: interpret commands (that is [`SyncCore`]) or touch the mailstore directly.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth::{Admins, PasswdFile};
+use config::{ImapdConf, Opt};
+use mailstore::Store;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::core::{Action, ServerOptions, SyncCore};
+use crate::deflate::Deflate;
+
+/// Read size; also the most plain input handed to the core at once.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A byte stream a session can run on (TCP, UNIX, TLS over either, in-memory pipes).
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// Settings of one listener.
+#[derive(Clone)]
+pub struct SessionConfig {
+    pub store: Arc<Store>,
+    pub opts: Arc<ServerOptions>,
+    /// STARTTLS; `None` = not offered.
+    pub tls: Option<TlsAcceptor>,
+    /// Idle timeout (`sync_timeout`, default 30 minutes).
+    pub idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("opts", &self.opts)
+            .field("tls", &self.tls.is_some())
+            .field("idle_timeout", &self.idle_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`ServerOptions`] from the replica's imapd.conf: `servername`, `admins`,
+/// `allowplaintext`, `sasl_mech_list`, `allowusermoves`, `failedloginpause`, the password
+/// file (`<configdirectory>/passwd` or `sasl_sasldb_path`).
+pub fn options_from_conf(conf: &ImapdConf, tls_available: bool) -> ServerOptions {
+    let sasldb = conf.sasl_option("sasldb_path").map(Path::new);
+    let path = auth::passwd::passwd_path(Path::new(conf.config_directory()), sasldb);
+    let servername = conf
+        .string(Opt::Servername)
+        .map(str::to_owned)
+        .unwrap_or_else(local_hostname);
+    ServerOptions {
+        servername,
+        version: "3.6.1".to_owned(),
+        admins: Admins::parse(conf.string(Opt::Admins).unwrap_or("")),
+        passwords: Arc::new(PasswdFile::new(path)),
+        allow_plaintext: conf.switch(Opt::Allowplaintext),
+        sasl_mech_list: conf.sasl_option("mech_list").map(str::to_owned),
+        tls_available,
+        offer_compress: true,
+        offer_sieve_mailbox: true,
+        allow_user_moves: conf.switch(Opt::Allowusermoves),
+        failed_login_pause: conf.duration(Opt::Failedloginpause),
+    }
+}
+
+fn local_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Load `tls_server_cert`/`tls_server_key` into an acceptor, if both are set.
+pub fn tls_from_conf(conf: &ImapdConf) -> io::Result<Option<TlsAcceptor>> {
+    let (Some(cert), Some(key)) = (
+        conf.string(Opt::TlsServerCert),
+        conf.string(Opt::TlsServerKey),
+    ) else {
+        return Ok(None);
+    };
+    let certs = rustls_pemfile::certs(&mut io::BufReader::new(std::fs::File::open(cert)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = rustls_pemfile::private_key(&mut io::BufReader::new(std::fs::File::open(key)?))?
+        .ok_or_else(|| io::Error::other(format!("no private key in {key}")))?;
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(io::Error::other)?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(io::Error::other)?;
+    Ok(Some(TlsAcceptor::from(Arc::new(cfg))))
+}
+
+/// Byte counts of a finished session (for the log).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub commands: u64,
+}
+
+struct Io {
+    stream: Box<dyn Stream>,
+    deflate: Option<Deflate>,
+    stats: Stats,
+}
+
+impl Io {
+    async fn send(&mut self, plain: &[u8]) -> io::Result<()> {
+        if plain.is_empty() {
+            return Ok(());
+        }
+        let mut zbuf;
+        let bytes = match &mut self.deflate {
+            Some(d) => {
+                zbuf = Vec::new();
+                d.compress(plain, &mut zbuf)?;
+                &zbuf[..]
+            }
+            None => plain,
+        };
+        self.stats.bytes_out += bytes.len() as u64;
+        self.stream.write_all(bytes).await?;
+        self.stream.flush().await
+    }
+}
+
+/// Serve one connection until EXIT, EOF, timeout or error. `preauth`: a UNIX-socket peer
+/// (csync §1.1).
+pub async fn run(
+    stream: Box<dyn Stream>,
+    cfg: SessionConfig,
+    peer: String,
+    preauth: bool,
+) -> io::Result<Stats> {
+    let mut opts = (*cfg.opts).clone();
+    opts.tls_available = cfg.tls.is_some();
+    let mut core = Some(Box::new(SyncCore::csync(
+        cfg.store.clone(),
+        Arc::new(opts),
+        &peer,
+        preauth,
+    )));
+    let mut io = Io {
+        stream,
+        deflate: None,
+        stats: Stats::default(),
+    };
+    let mut banner = Vec::new();
+    if let Some(c) = &core {
+        c.banner(&mut banner);
+    }
+    io.send(&banner).await?;
+    let mut input: Vec<u8> = Vec::new();
+    let mut raw = vec![0u8; READ_CHUNK];
+    let result = loop {
+        if input.is_empty() {
+            let n = match tokio::time::timeout(cfg.idle_timeout, io.stream.read(&mut raw)).await {
+                Err(_) => {
+                    tracing::info!(%peer, "idle timeout");
+                    break Ok(());
+                }
+                Ok(Err(e)) => break Err(e),
+                Ok(Ok(0)) => break Ok(()),
+                Ok(Ok(n)) => n,
+            };
+            io.stats.bytes_in += n as u64;
+            match &mut io.deflate {
+                Some(d) => {
+                    if let Err(e) = d.decompress(&raw[..n], &mut input) {
+                        break Err(e);
+                    }
+                }
+                None => input.extend_from_slice(&raw[..n]),
+            }
+            if input.is_empty() {
+                continue;
+            }
+        }
+        let Some(mut c) = core.take() else {
+            break Ok(());
+        };
+        let chunk = std::mem::take(&mut input);
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let r = c.feed(&chunk, &mut out);
+            (c, r, out, chunk)
+        })
+        .await;
+        let (c, r, out, mut chunk) = match joined {
+            Ok(v) => v,
+            Err(e) => break Err(io::Error::other(e)),
+        };
+        core = Some(c);
+        let p = match r {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(%peer, "protocol error, closing: {e}");
+                let _ = io.send(b"* BYE Fatal error: protocol error\r\n").await;
+                break Ok(());
+            }
+        };
+        chunk.drain(..p.consumed.min(chunk.len()));
+        input = chunk;
+        if p.done {
+            io.stats.commands += 1;
+        }
+        if let Some(d) = p.delay {
+            tokio::time::sleep(d).await;
+        }
+        if let Err(e) = io.send(&out).await {
+            break Err(e);
+        }
+        match p.action {
+            None => {}
+            Some(Action::Close) => break Ok(()),
+            Some(Action::StartCompress) => {
+                let mut d = Deflate::new();
+                // Bytes that arrived after the COMPRESS line are already compressed.
+                let early = std::mem::take(&mut input);
+                if let Err(e) = d.decompress(&early, &mut input) {
+                    break Err(e);
+                }
+                io.deflate = Some(d);
+            }
+            Some(Action::StartTls) => {
+                let Some(acceptor) = cfg.tls.clone() else {
+                    break Ok(());
+                };
+                // Input pipelined after STARTTLS is discarded (csync §1.6).
+                input.clear();
+                let plain = std::mem::replace(&mut io.stream, Box::new(tokio::io::join(tokio::io::empty(), tokio::io::sink())));
+                match acceptor.accept(plain).await {
+                    Ok(tls) => io.stream = Box::new(tls),
+                    Err(e) => {
+                        tracing::warn!(%peer, "TLS handshake failed: {e}");
+                        break Ok(());
+                    }
+                }
+                let mut banner = Vec::new();
+                if let Some(c) = &mut core {
+                    c.tls_started();
+                    c.banner(&mut banner);
+                }
+                if let Err(e) = io.send(&banner).await {
+                    break Err(e);
+                }
+            }
+        }
+    };
+    if let Some(mut c) = core {
+        let _ = tokio::task::spawn_blocking(move || c.end()).await;
+    }
+    let _ = io.stream.shutdown().await;
+    result.map(|()| io.stats)
+}
+
+/// Accept connections until SIGTERM/SIGINT; one task per connection, each session logged.
+pub async fn serve_listener(listener: TcpListener, cfg: SessionConfig) -> io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        };
+        let (sock, addr) = match accepted {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = sock.set_nodelay(true);
+        let cfg = cfg.clone();
+        tokio::spawn(async move {
+            let peer = addr.to_string();
+            tracing::info!(%peer, "connection opened");
+            match run(Box::new(sock), cfg, peer.clone(), false).await {
+                Ok(s) => tracing::info!(
+                    %peer,
+                    "connection closed: {} commands, {} bytes in, {} bytes out",
+                    s.commands,
+                    s.bytes_in,
+                    s.bytes_out
+                ),
+                Err(e) => tracing::info!(%peer, "connection closed: {e}"),
+            }
+        });
+    }
+    tracing::info!("shutting down");
+    Ok(())
+}

@@ -36,8 +36,8 @@
 //! - FETCH BODY[section]<partial>: [`Section::parse`], [`Message::section`] →
 //!   `Option<SectionData>` (`None` = NIL), [`SectionData::partial`],
 //!   [`section::literal_prefix`] for the `""` / `{n}` / `~{n}` token. RFC822 =
-//!   `BODY[]`, RFC822.HEADER = `BODY[HEADER]`, RFC822.TEXT = `BODY[TEXT]`, RFC822.SIZE =
-//!   the raw length ([`Message::size`]).
+//!   `BODY[]`, RFC822.HEADER = [`Message::rfc822_header`], RFC822.TEXT =
+//!   [`Message::rfc822_text`], RFC822.SIZE = the raw length ([`Message::size`]).
 //! - SEARCH: [`search::SearchText`] normalises a needle; [`Message::header_matches`],
 //!   [`Message::address_matches`], [`Message::body_matches`], [`Message::text_matches`];
 //!   [`Message::sent_date`] for SENTBEFORE/SENTON/SENTSINCE.
@@ -141,6 +141,18 @@ impl Message {
         let mut v = Vec::new();
         self.write_body(&mut v);
         v
+    }
+
+    /// RFC822.HEADER: the message header with its blank line (`BODY[HEADER]` without
+    /// setting \Seen).
+    pub fn rfc822_header(&self) -> SectionData {
+        SectionData::Range(0..self.root.header_size.min(self.size))
+    }
+
+    /// RFC822.TEXT: everything after the header (Cyrus computes it from the sizes, so unlike
+    /// `BODY[TEXT]` it is never emptied for a malformed multipart).
+    pub fn rfc822_text(&self) -> SectionData {
+        SectionData::Range(self.root.header_size.min(self.size)..self.size)
     }
 
     /// Resolve a FETCH section; `None` = NIL. Plain sections are ranges (clamped to

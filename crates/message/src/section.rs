@@ -16,7 +16,9 @@
 //! - `n.HEADER`/`n.TEXT` need part n to be message/rfc822, else NIL; `n.MIME` is part n's
 //!   own MIME header. `n.HEADER.FIELDS` on a part that is not message/rfc822 prunes that
 //!   part's MIME header (a Cyrus quirk kept).
-//! - A zero-part multipart has an empty body when addressed as a sub-part.
+//! - A zero-part multipart has an empty body when addressed as a sub-part or as `TEXT`
+//!   (but RFC822.TEXT, which Cyrus takes from the index record, is everything after the
+//!   header: see `Message::rfc822_text`).
 
 use std::ops::Range;
 
@@ -287,7 +289,14 @@ pub fn resolve(
             content_of(node)
         }
         Some(SectionText::Header) => node.rfc822_sub()?.header_range(),
-        Some(SectionText::Text) => node.rfc822_sub()?.content_range(),
+        Some(SectionText::Text) => {
+            let sub = node.rfc822_sub()?;
+            if sub.is_zero_part_multipart() {
+                sub.content_offset..sub.content_offset
+            } else {
+                sub.content_range()
+            }
+        }
         Some(SectionText::Mime) => match node {
             Node::Top(_) => return None,
             Node::Part(p) => p.header_range(),

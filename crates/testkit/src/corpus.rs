@@ -53,12 +53,15 @@ impl CorpusSpec {
 
     /// Every message, in a fixed order (user by user).
     pub fn messages(&self) -> impl Iterator<Item = CorpusMessage> + '_ {
-        (0..self.users).flat_map(move |u| (0..self.messages_per_user).map(move |i| self.message(u, i)))
+        (0..self.users)
+            .flat_map(move |u| (0..self.messages_per_user).map(move |i| self.message(u, i)))
     }
 
     /// Message `i` of user `u` (independent of generation order).
     pub fn message(&self, u: usize, i: usize) -> CorpusMessage {
-        let mut rng = StdRng::seed_from_u64(self.seed ^ ((u as u64) << 32) ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = StdRng::seed_from_u64(
+            self.seed ^ ((u as u64) << 32) ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         let user = format!("user{u:04}");
         let folder = if self.folders.is_empty() || rng.gen_bool(0.5) {
             None
@@ -93,7 +96,13 @@ impl CorpusSpec {
         let secs: i64 = 1_704_067_200 + rng.gen_range(0..365 * 86_400);
         let date = imap_date(secs);
         let body = make_body(&mut rng, &user, u, i, target, &date.1);
-        CorpusMessage { user, folder, flags, internaldate: date.0, body }
+        CorpusMessage {
+            user,
+            folder,
+            flags,
+            internaldate: date.0,
+            body,
+        }
     }
 
     /// Creates users' mailboxes (as admin), appends every message as its user and subscribes
@@ -117,7 +126,13 @@ impl CorpusSpec {
             }
             for i in 0..self.messages_per_user {
                 let m = self.message(ui, i);
-                c.append(m.folder.as_deref().unwrap_or("INBOX"), &m.flags, Some(&m.internaldate), &m.body).await?;
+                c.append(
+                    m.folder.as_deref().unwrap_or("INBOX"),
+                    &m.flags,
+                    Some(&m.internaldate),
+                    &m.body,
+                )
+                .await?;
                 n += 1;
             }
             let _ = c.logout().await;
@@ -147,9 +162,18 @@ const WORDS: &[&str] = &[
     "regards", "project", "update", "status", "question", "answer", "deadline", "budget", "team",
 ];
 
-fn make_body(rng: &mut StdRng, user: &str, u: usize, i: usize, target: usize, date: &str) -> Vec<u8> {
+fn make_body(
+    rng: &mut StdRng,
+    user: &str,
+    u: usize,
+    i: usize,
+    target: usize,
+    date: &str,
+) -> Vec<u8> {
     let mut m = Vec::with_capacity(target + 512);
-    let subject: Vec<&str> = (0..rng.gen_range(2..7)).map(|_| WORDS[rng.gen_range(0..WORDS.len())]).collect();
+    let subject: Vec<&str> = (0..rng.gen_range(2..7))
+        .map(|_| WORDS[rng.gen_range(0..WORDS.len())])
+        .collect();
     let head = format!(
         "From: Sender {s} <sender{s}@example.com>\r\nTo: {user} <{user}@example.com>\r\n\
          Subject: {}\r\nDate: {date}\r\nMessage-ID: <corpus-{u}-{i}@testkit.example>\r\n\
@@ -166,7 +190,11 @@ fn make_body(rng: &mut StdRng, user: &str, u: usize, i: usize, target: usize, da
         use base64::Engine as _;
         while m.len() + 80 < target {
             let raw: Vec<u8> = (0..57).map(|_| rng.r#gen()).collect();
-            m.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(raw).as_bytes());
+            m.extend_from_slice(
+                base64::engine::general_purpose::STANDARD
+                    .encode(raw)
+                    .as_bytes(),
+            );
             m.extend_from_slice(b"\r\n");
         }
         m.extend_from_slice(b"--b1--\r\n");
@@ -198,7 +226,9 @@ fn text(rng: &mut StdRng, m: &mut Vec<u8>, bytes: usize) {
 
 /// (IMAP INTERNALDATE, RFC 5322 Date) for a Unix time, in UTC.
 fn imap_date(secs: i64) -> (String, String) {
-    const MON: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     const DOW: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);

@@ -35,9 +35,7 @@ pub fn skip_without_cyrus(test: &str) -> bool {
     if cyrus_available() {
         return false;
     }
-    eprintln!(
-        "\n*** SKIPPED {test}: {CYRUS_BIN}/master is absent (run .ci/install-cyrus) ***\n"
-    );
+    eprintln!("\n*** SKIPPED {test}: {CYRUS_BIN}/master is absent (run .ci/install-cyrus) ***\n");
     true
 }
 
@@ -155,7 +153,10 @@ impl CyrusBuilder {
 
     /// Master only: `sync_repeat_interval` in seconds.
     pub fn sync_repeat_interval(mut self, secs: u32) -> Self {
-        if let Role::Master { repeat_interval, .. } = &mut self.role {
+        if let Role::Master {
+            repeat_interval, ..
+        } = &mut self.role
+        {
             *repeat_interval = Some(secs);
         }
         self
@@ -199,7 +200,9 @@ impl CyrusBuilder {
 
     fn try_start(self) -> Result<CyrusInstance> {
         let (cyrus_uid, mail_gid) = cyrus_ids()?;
-        let tmp = tempfile::Builder::new().prefix("cyrus-testkit-").tempdir()?;
+        let tmp = tempfile::Builder::new()
+            .prefix("cyrus-testkit-")
+            .tempdir()?;
         let dir = tmp.path().to_path_buf();
         let servername = self.servername.clone().unwrap_or_else(|| {
             match self.role {
@@ -268,13 +271,23 @@ impl CyrusBuilder {
         match &self.role {
             Role::Standalone => {}
             Role::Replica => conf.push_str("sync_log: 0\n"),
-            Role::Master { target, channels, try_imap, repeat_interval, .. } => {
+            Role::Master {
+                target,
+                channels,
+                try_imap,
+                repeat_interval,
+                ..
+            } => {
                 conf.push_str("sync_log: 1\n");
                 let _ = writeln!(conf, "sync_host: {}", target.addr.ip());
                 let _ = writeln!(conf, "sync_port: {}", target.addr.port());
                 let _ = writeln!(conf, "sync_authname: {}", target.authname);
                 let _ = writeln!(conf, "sync_password: {}", target.password);
-                let _ = writeln!(conf, "sync_try_imap: {}", if *try_imap { "yes" } else { "no" });
+                let _ = writeln!(
+                    conf,
+                    "sync_try_imap: {}",
+                    if *try_imap { "yes" } else { "no" }
+                );
                 let _ = writeln!(conf, "sync_shutdown_file: {d}/config/sync/shutdown");
                 if let Some(i) = repeat_interval {
                     let _ = writeln!(conf, "sync_repeat_interval: {i}");
@@ -304,7 +317,10 @@ impl CyrusBuilder {
         let c = conf_path.display();
         let bin = CYRUS_BIN;
         let mut cc = String::new();
-        let _ = writeln!(cc, "START {{\n  recover cmd=\"{bin}/ctl_cyrusdb -C {c} -r\"\n}}");
+        let _ = writeln!(
+            cc,
+            "START {{\n  recover cmd=\"{bin}/ctl_cyrusdb -C {c} -r\"\n}}"
+        );
         cc.push_str("SERVICES {\n");
         let _ = writeln!(
             cc,
@@ -332,11 +348,19 @@ impl CyrusBuilder {
             );
         }
         cc.push_str("}\n");
-        if let Role::Master { rolling: true, channels, .. } = &self.role {
+        if let Role::Master {
+            rolling: true,
+            channels,
+            ..
+        } = &self.role
+        {
             cc.push_str("DAEMON {\n");
             let _ = writeln!(cc, "  syncclient cmd=\"{bin}/sync_client -C {c} -r\"");
             for (n, _) in channels {
-                let _ = writeln!(cc, "  syncclient{n} cmd=\"{bin}/sync_client -C {c} -r -n {n}\"");
+                let _ = writeln!(
+                    cc,
+                    "  syncclient{n} cmd=\"{bin}/sync_client -C {c} -r -n {n}\""
+                );
             }
             cc.push_str("}\n");
         }
@@ -497,12 +521,17 @@ impl CyrusInstance {
     }
     /// csync address (replica role only).
     pub fn sync_addr(&self) -> Option<SocketAddr> {
-        self.sync_port().map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+        self.sync_port()
+            .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
     }
     /// A [`SyncTarget`] pointing at this replica's csync port with its admin credentials.
     pub fn as_sync_target(&self) -> Result<SyncTarget> {
         let addr = self.sync_addr().ok_or_else(|| anyhow!("not a replica"))?;
-        Ok(SyncTarget { addr, authname: self.admin.0.clone(), password: self.admin.1.clone() })
+        Ok(SyncTarget {
+            addr,
+            authname: self.admin.0.clone(),
+            password: self.admin.1.clone(),
+        })
     }
     /// A [`SyncTarget`] pointing at this instance's IMAP port (replication over IMAP).
     pub fn as_imap_sync_target(&self) -> SyncTarget {
@@ -523,7 +552,10 @@ impl CyrusInstance {
 
     /// Syslog lines captured so far (empty when no catcher could be installed).
     pub fn syslog_lines(&self) -> Vec<String> {
-        self.syslog.as_ref().map(SyslogTap::lines).unwrap_or_default()
+        self.syslog
+            .as_ref()
+            .map(SyslogTap::lines)
+            .unwrap_or_default()
     }
 
     /// `master.out` plus captured syslog lines: what to print when a test fails.
@@ -561,7 +593,10 @@ impl CyrusInstance {
         }
         let out = child.wait_with_output()?;
         if !out.status.success() {
-            bail!("saslpasswd2 {name}: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "saslpasswd2 {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         if name != self.admin.0 {
             self.users.retain(|(u, _)| u != name);
@@ -630,7 +665,11 @@ impl CyrusInstance {
         };
         let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
         let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
-        Ok(ToolOutput { status: status.code(), stdout, stderr })
+        Ok(ToolOutput {
+            status: status.code(),
+            stdout,
+            stderr,
+        })
     }
 
     /// Runs a tool and fails (with its output and the instance diagnostics) unless it exits 0.
@@ -719,8 +758,12 @@ impl CyrusInstance {
     /// Stops master: SIGTERM to its pid, wait up to 10 s, then SIGKILL to its process group
     /// (only if master leads its own group, which `-d` arranges). Idempotent.
     pub fn stop(&mut self) {
-        let Some(pid) = self.master_pid.take() else { return };
-        let Some(p) = rustix::process::Pid::from_raw(pid) else { return };
+        let Some(pid) = self.master_pid.take() else {
+            return;
+        };
+        let Some(p) = rustix::process::Pid::from_raw(pid) else {
+            return;
+        };
         let pgid = rustix::process::getpgid(Some(p)).ok();
         let _ = rustix::process::kill_process(p, rustix::process::Signal::Term);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -754,7 +797,10 @@ impl Drop for CyrusInstance {
 fn pid_alive(pid: i32) -> bool {
     // A zombie counts as gone; master -d is not our child, so init reaps it.
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
 }

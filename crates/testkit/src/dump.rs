@@ -195,8 +195,12 @@ impl ServerDump {
     pub async fn collect(addr: SocketAddr, o: &DumpOptions) -> Result<ServerDump> {
         let mut dump = ServerDump::default();
         let mut admin = ImapClient::login_to(addr, &o.admin, &o.password).await?;
-        let mut names: Vec<String> =
-            admin.list("", "*").await?.into_iter().map(|l| l.name).collect();
+        let mut names: Vec<String> = admin
+            .list("", "*")
+            .await?
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
         names.sort();
         names.dedup();
 
@@ -209,8 +213,12 @@ impl ServerDump {
 
         // Server annotations.
         if admin.has_cap("METADATA") {
-            dump.server_annotations =
-                filter_annots(admin.getmetadata("", "(DEPTH infinity)", &["/shared", "/private"]).await?, o);
+            dump.server_annotations = filter_annots(
+                admin
+                    .getmetadata("", "(DEPTH infinity)", &["/shared", "/private"])
+                    .await?,
+                o,
+            );
         }
 
         let mut roots = BTreeSet::new();
@@ -218,16 +226,23 @@ impl ServerDump {
             let mut mb = MailboxDump::default();
             match admin.getacl(n).await {
                 Ok(acl) => {
-                    mb.acl = acl.into_iter().map(|(id, r)| (id, sorted_rights(&r))).collect();
+                    mb.acl = acl
+                        .into_iter()
+                        .map(|(id, r)| (id, sorted_rights(&r)))
+                        .collect();
                 }
                 Err(e) => mb.errors.push(format!("GETACL: {}", first_line(&e))),
             }
             if admin.has_cap("METADATA") {
-                match admin.getmetadata(n, "(DEPTH infinity)", &["/shared", "/private"]).await {
+                match admin
+                    .getmetadata(n, "(DEPTH infinity)", &["/shared", "/private"])
+                    .await
+                {
                     Ok(m) => {
                         for (k, v) in filter_annots(m, o) {
                             if let Some(rest) = k.strip_prefix("/private") {
-                                mb.private_annotations.insert((o.admin.clone(), format!("/private{rest}")), v);
+                                mb.private_annotations
+                                    .insert((o.admin.clone(), format!("/private{rest}")), v);
                             } else {
                                 mb.annotations.insert(k, v);
                             }
@@ -258,7 +273,11 @@ impl ServerDump {
         // Admin-readable (non-user) mailboxes.
         for n in &names {
             if owner_of(n, &o.user_prefix).is_none() {
-                let mb = dump.mailboxes.get_mut(n).map(std::mem::take).unwrap_or_default();
+                let mb = dump
+                    .mailboxes
+                    .get_mut(n)
+                    .map(std::mem::take)
+                    .unwrap_or_default();
                 let mb = read_messages(&mut admin, n, mb, o).await;
                 dump.mailboxes.insert(n.clone(), mb);
             }
@@ -270,26 +289,39 @@ impl ServerDump {
             let mut s = match ImapClient::proxy_to(addr, u, &o.admin, &o.password).await {
                 Ok(s) => s,
                 Err(e) => {
-                    dump.subscriptions.insert(u.clone(), BTreeSet::from([format!("<login failed: {}>", first_line(&e))]));
+                    dump.subscriptions.insert(
+                        u.clone(),
+                        BTreeSet::from([format!("<login failed: {}>", first_line(&e))]),
+                    );
                     continue;
                 }
             };
             let ns = namespace(&mut s).await;
             match s.lsub("", "*").await {
                 Ok(l) => {
-                    dump.subscriptions.insert(u.clone(), l.into_iter().map(|i| i.name).collect());
+                    dump.subscriptions
+                        .insert(u.clone(), l.into_iter().map(|i| i.name).collect());
                 }
                 Err(e) => {
-                    dump.subscriptions.insert(u.clone(), BTreeSet::from([format!("<LSUB failed: {}>", first_line(&e))]));
+                    dump.subscriptions.insert(
+                        u.clone(),
+                        BTreeSet::from([format!("<LSUB failed: {}>", first_line(&e))]),
+                    );
                 }
             }
             for n in &names {
                 let owner = owner_of(n, &o.user_prefix);
                 let view = user_view(n, u, &o.user_prefix, &ns);
                 if owner.as_deref() == Some(u.as_str()) {
-                    let mut mb = dump.mailboxes.get_mut(n).map(std::mem::take).unwrap_or_default();
+                    let mut mb = dump
+                        .mailboxes
+                        .get_mut(n)
+                        .map(std::mem::take)
+                        .unwrap_or_default();
                     if s.has_cap("METADATA")
-                        && let Ok(m) = s.getmetadata(&view, "(DEPTH infinity)", &["/private"]).await
+                        && let Ok(m) = s
+                            .getmetadata(&view, "(DEPTH infinity)", &["/private"])
+                            .await
                     {
                         for (k, v) in filter_annots(m, o) {
                             mb.private_annotations.insert((u.clone(), k), v);
@@ -299,19 +331,17 @@ impl ServerDump {
                     dump.mailboxes.insert(n.clone(), mb);
                 } else if let Some(mb) = dump.mailboxes.get(n)
                     && can_read(&mb.acl, u)
+                    && s.examine(&view).await.is_ok()
+                    && let Ok(f) = s.uid_fetch("1:*", "(UID FLAGS)").await
                 {
-                    if s.examine(&view).await.is_ok()
-                        && let Ok(f) = s.uid_fetch("1:*", "(UID FLAGS)").await
-                    {
-                        let mut seen: Vec<u32> = f
-                            .iter()
-                            .filter(|m| m.flags().iter().any(|f| f.eq_ignore_ascii_case("\\Seen")))
-                            .filter_map(|m| m.uid())
-                            .collect();
-                        seen.sort_unstable();
-                        if let Some(mb) = dump.mailboxes.get_mut(n) {
-                            mb.seen.insert(u.clone(), seen);
-                        }
+                    let mut seen: Vec<u32> = f
+                        .iter()
+                        .filter(|m| m.flags().iter().any(|f| f.eq_ignore_ascii_case("\\Seen")))
+                        .filter_map(|m| m.uid())
+                        .collect();
+                    seen.sort_unstable();
+                    if let Some(mb) = dump.mailboxes.get_mut(n) {
+                        mb.seen.insert(u.clone(), seen);
                     }
                 }
             }
@@ -345,11 +375,16 @@ async fn namespace<S>(c: &mut ImapClient<S>) -> Namespace
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
-    let mut ns = Namespace { personal: String::new(), other: "Other Users/".into(), shared: "Shared Folders/".into() };
+    let mut ns = Namespace {
+        personal: String::new(),
+        other: "Other Users/".into(),
+        shared: "Shared Folders/".into(),
+    };
     if let Ok(r) = c.raw("NAMESPACE").await
         && let Some(v) = r.find("NAMESPACE").first()
     {
-        let first = |x: Option<&Value>| -> Option<String> { x?.list()?.first()?.list()?.first()?.text() };
+        let first =
+            |x: Option<&Value>| -> Option<String> { x?.list()?.first()?.list()?.first()?.text() };
         if let Some(p) = first(v.first()) {
             ns.personal = p;
         }
@@ -387,7 +422,9 @@ fn user_view(name: &str, user: &str, prefix: &str, ns: &Namespace) -> String {
 }
 
 fn can_read(acl: &BTreeMap<String, String>, user: &str) -> bool {
-    [user, "anyone"].iter().any(|id| acl.get(*id).is_some_and(|r| r.contains('r')))
+    [user, "anyone"]
+        .iter()
+        .any(|id| acl.get(*id).is_some_and(|r| r.contains('r')))
 }
 
 fn sorted_rights(r: &str) -> String {
@@ -397,13 +434,23 @@ fn sorted_rights(r: &str) -> String {
 }
 
 fn first_line(e: &anyhow::Error) -> String {
-    format!("{e:#}").lines().next().unwrap_or_default().to_string()
+    format!("{e:#}")
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
-fn filter_annots(m: BTreeMap<String, Option<Vec<u8>>>, o: &DumpOptions) -> BTreeMap<String, Vec<u8>> {
+fn filter_annots(
+    m: BTreeMap<String, Option<Vec<u8>>>,
+    o: &DumpOptions,
+) -> BTreeMap<String, Vec<u8>> {
     m.into_iter()
         .filter_map(|(k, v)| {
-            let suffix = k.strip_prefix("/shared").or_else(|| k.strip_prefix("/private")).unwrap_or(&k);
+            let suffix = k
+                .strip_prefix("/shared")
+                .or_else(|| k.strip_prefix("/private"))
+                .unwrap_or(&k);
             if o.ignore_annotations.iter().any(|i| i == suffix) {
                 return None;
             }
@@ -412,7 +459,12 @@ fn filter_annots(m: BTreeMap<String, Option<Vec<u8>>>, o: &DumpOptions) -> BTree
         .collect()
 }
 
-async fn read_messages<S>(c: &mut ImapClient<S>, view: &str, mut mb: MailboxDump, o: &DumpOptions) -> MailboxDump
+async fn read_messages<S>(
+    c: &mut ImapClient<S>,
+    view: &str,
+    mut mb: MailboxDump,
+    o: &DumpOptions,
+) -> MailboxDump
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
@@ -449,7 +501,11 @@ where
     let mut msgs: BTreeMap<u32, MessageDump> = BTreeMap::new();
     for f in &meta {
         let Some(uid) = f.uid() else { continue };
-        let mut flags: Vec<String> = f.flags().into_iter().filter(|x| !x.eq_ignore_ascii_case("\\Recent")).collect();
+        let mut flags: Vec<String> = f
+            .flags()
+            .into_iter()
+            .filter(|x| !x.eq_ignore_ascii_case("\\Recent"))
+            .collect();
         flags.sort();
         msgs.insert(
             uid,
@@ -466,7 +522,11 @@ where
     if o.body == BodyDigest::Fetch {
         let uids: Vec<u32> = msgs.keys().copied().collect();
         for chunk in uids.chunks(o.batch.max(1)) {
-            let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let set = chunk
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             match c.uid_fetch(&set, "(UID BODY.PEEK[])").await {
                 Ok(f) => {
                     for f in f {
@@ -499,7 +559,8 @@ fn cyrus_sieve(dir: &Path) -> BTreeMap<String, SieveUser> {
                 stack.push(p);
             } else if let Some(script) = fname.strip_suffix(".script") {
                 if let Ok(b) = fs::read(&p) {
-                    su.scripts.insert(script.to_string(), hex::encode(Sha1::digest(&b)));
+                    su.scripts
+                        .insert(script.to_string(), hex::encode(Sha1::digest(&b)));
                 }
             } else if fname == "defaultbc"
                 && let Ok(t) = fs::read_link(&p)
@@ -529,8 +590,17 @@ pub fn diff(a: &ServerDump, b: &ServerDump) -> Vec<String> {
             (None, None) => {}
         }
     }
-    map_diff("server annotation", &show_bytes_map(&a.server_annotations), &show_bytes_map(&b.server_annotations), &mut out);
-    let users: BTreeSet<&String> = a.subscriptions.keys().chain(b.subscriptions.keys()).collect();
+    map_diff(
+        "server annotation",
+        &show_bytes_map(&a.server_annotations),
+        &show_bytes_map(&b.server_annotations),
+        &mut out,
+    );
+    let users: BTreeSet<&String> = a
+        .subscriptions
+        .keys()
+        .chain(b.subscriptions.keys())
+        .collect();
     for u in users {
         let empty = BTreeSet::new();
         let x = a.subscriptions.get(u).unwrap_or(&empty);
@@ -542,11 +612,27 @@ pub fn diff(a: &ServerDump, b: &ServerDump) -> Vec<String> {
             out.push(format!("subscription {u}: {s:?} only in b"));
         }
     }
-    let qa: BTreeMap<String, String> = a.quotas.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect();
-    let qb: BTreeMap<String, String> = b.quotas.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect();
+    let qa: BTreeMap<String, String> = a
+        .quotas
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{v:?}")))
+        .collect();
+    let qb: BTreeMap<String, String> = b
+        .quotas
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{v:?}")))
+        .collect();
     map_diff("quota root", &qa, &qb, &mut out);
-    let sa: BTreeMap<String, String> = a.sieve.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect();
-    let sb: BTreeMap<String, String> = b.sieve.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect();
+    let sa: BTreeMap<String, String> = a
+        .sieve
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{v:?}")))
+        .collect();
+    let sb: BTreeMap<String, String> = b
+        .sieve
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{v:?}")))
+        .collect();
     map_diff("sieve user", &sa, &sb, &mut out);
     out
 }
@@ -573,19 +659,70 @@ fn diff_mailbox(k: &str, x: &MailboxDump, y: &MailboxDump, out: &mut Vec<String>
             out.push(format!("mailbox {k}: {f} {a} != {b}"));
         }
     };
-    field(out, "uniqueid", format!("{:?}", x.uniqueid), format!("{:?}", y.uniqueid));
-    field(out, "uidvalidity", format!("{:?}", x.uidvalidity), format!("{:?}", y.uidvalidity));
-    field(out, "uidnext", format!("{:?}", x.uidnext), format!("{:?}", y.uidnext));
-    field(out, "highestmodseq", format!("{:?}", x.highestmodseq), format!("{:?}", y.highestmodseq));
-    field(out, "quotaroots", format!("{:?}", x.quotaroots), format!("{:?}", y.quotaroots));
-    field(out, "errors", format!("{:?}", x.errors), format!("{:?}", y.errors));
+    field(
+        out,
+        "uniqueid",
+        format!("{:?}", x.uniqueid),
+        format!("{:?}", y.uniqueid),
+    );
+    field(
+        out,
+        "uidvalidity",
+        format!("{:?}", x.uidvalidity),
+        format!("{:?}", y.uidvalidity),
+    );
+    field(
+        out,
+        "uidnext",
+        format!("{:?}", x.uidnext),
+        format!("{:?}", y.uidnext),
+    );
+    field(
+        out,
+        "highestmodseq",
+        format!("{:?}", x.highestmodseq),
+        format!("{:?}", y.highestmodseq),
+    );
+    field(
+        out,
+        "quotaroots",
+        format!("{:?}", x.quotaroots),
+        format!("{:?}", y.quotaroots),
+    );
+    field(
+        out,
+        "errors",
+        format!("{:?}", x.errors),
+        format!("{:?}", y.errors),
+    );
     map_diff(&format!("mailbox {k}: acl"), &x.acl, &y.acl, out);
-    map_diff(&format!("mailbox {k}: annotation"), &show_bytes_map(&x.annotations), &show_bytes_map(&y.annotations), out);
-    let pa: BTreeMap<String, String> = x.private_annotations.iter().map(|((u, e), v)| (format!("{u} {e}"), show_bytes(v))).collect();
-    let pb: BTreeMap<String, String> = y.private_annotations.iter().map(|((u, e), v)| (format!("{u} {e}"), show_bytes(v))).collect();
+    map_diff(
+        &format!("mailbox {k}: annotation"),
+        &show_bytes_map(&x.annotations),
+        &show_bytes_map(&y.annotations),
+        out,
+    );
+    let pa: BTreeMap<String, String> = x
+        .private_annotations
+        .iter()
+        .map(|((u, e), v)| (format!("{u} {e}"), show_bytes(v)))
+        .collect();
+    let pb: BTreeMap<String, String> = y
+        .private_annotations
+        .iter()
+        .map(|((u, e), v)| (format!("{u} {e}"), show_bytes(v)))
+        .collect();
     map_diff(&format!("mailbox {k}: private annotation"), &pa, &pb, out);
-    let sa: BTreeMap<String, String> = x.seen.iter().map(|(u, v)| (u.clone(), format!("{v:?}"))).collect();
-    let sb: BTreeMap<String, String> = y.seen.iter().map(|(u, v)| (u.clone(), format!("{v:?}"))).collect();
+    let sa: BTreeMap<String, String> = x
+        .seen
+        .iter()
+        .map(|(u, v)| (u.clone(), format!("{v:?}")))
+        .collect();
+    let sb: BTreeMap<String, String> = y
+        .seen
+        .iter()
+        .map(|(u, v)| (u.clone(), format!("{v:?}")))
+        .collect();
     map_diff(&format!("mailbox {k}: seen of"), &sa, &sb, out);
     let ma: BTreeMap<u32, &MessageDump> = x.messages.iter().map(|m| (m.uid, m)).collect();
     let mb: BTreeMap<u32, &MessageDump> = y.messages.iter().map(|m| (m.uid, m)).collect();
@@ -601,7 +738,11 @@ fn diff_mailbox(k: &str, x: &MailboxDump, y: &MailboxDump, out: &mut Vec<String>
                     }
                 };
                 f("flags", format!("{:?}", p.flags), format!("{:?}", q.flags));
-                f("internaldate", p.internaldate.clone(), q.internaldate.clone());
+                f(
+                    "internaldate",
+                    p.internaldate.clone(),
+                    q.internaldate.clone(),
+                );
                 f("modseq", p.modseq.to_string(), q.modseq.to_string());
                 f("size", p.size.to_string(), q.size.to_string());
                 f("sha1", p.sha1.clone(), q.sha1.clone());
@@ -619,7 +760,12 @@ fn show_bytes_map(m: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), show_bytes(v))).collect()
 }
 
-fn map_diff(what: &str, a: &BTreeMap<String, String>, b: &BTreeMap<String, String>, out: &mut Vec<String>) {
+fn map_diff(
+    what: &str,
+    a: &BTreeMap<String, String>,
+    b: &BTreeMap<String, String>,
+    out: &mut Vec<String>,
+) {
     let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     for k in keys {
         match (a.get(k), b.get(k)) {
@@ -636,15 +782,25 @@ mod tests {
     use super::*;
 
     fn ns() -> Namespace {
-        Namespace { personal: String::new(), other: "Other Users/".into(), shared: "Shared Folders/".into() }
+        Namespace {
+            personal: String::new(),
+            other: "Other Users/".into(),
+            shared: "Shared Folders/".into(),
+        }
     }
 
     #[test]
     fn user_views() {
         assert_eq!(user_view("user/alice", "alice", "user/", &ns()), "INBOX");
         assert_eq!(user_view("user/alice/A/B", "alice", "user/", &ns()), "A/B");
-        assert_eq!(user_view("user/bob/X", "alice", "user/", &ns()), "Other Users/bob/X");
-        assert_eq!(user_view("shared", "alice", "user/", &ns()), "Shared Folders/shared");
+        assert_eq!(
+            user_view("user/bob/X", "alice", "user/", &ns()),
+            "Other Users/bob/X"
+        );
+        assert_eq!(
+            user_view("shared", "alice", "user/", &ns()),
+            "Shared Folders/shared"
+        );
         assert_eq!(owner_of("user/alice/x", "user/").as_deref(), Some("alice"));
         assert_eq!(owner_of("shared", "user/"), None);
     }
@@ -652,7 +808,10 @@ mod tests {
     #[test]
     fn diff_reports_changes() {
         let mut a = ServerDump::default();
-        let mut mb = MailboxDump { uidnext: Some(3), ..Default::default() };
+        let mut mb = MailboxDump {
+            uidnext: Some(3),
+            ..Default::default()
+        };
         mb.messages.push(MessageDump {
             uid: 1,
             flags: vec!["\\Seen".into()],

@@ -89,7 +89,11 @@ pub struct Reply {
 impl Reply {
     /// Fails unless the status is OK.
     pub fn ok(self) -> Result<Reply> {
-        if self.status == Status::Ok { Ok(self) } else { Err(anyhow!("{:?} {}", self.status, self.text)) }
+        if self.status == Status::Ok {
+            Ok(self)
+        } else {
+            Err(anyhow!("{:?} {}", self.status, self.text))
+        }
     }
     /// The response code of the tagged line, e.g. `("APPENDUID", "123 4")`.
     pub fn code(&self) -> Option<(String, String)> {
@@ -105,7 +109,9 @@ impl Reply {
             .into_iter()
             .filter_map(|v| match v.first() {
                 Some(a) if a.is_atom(name) => Some(v[1..].to_vec()),
-                Some(Value::Atom(n)) if n.parse::<u64>().is_ok() && v.get(1).is_some_and(|x| x.is_atom(name)) => {
+                Some(Value::Atom(n))
+                    if n.parse::<u64>().is_ok() && v.get(1).is_some_and(|x| x.is_atom(name)) =>
+                {
                     let mut r = vec![v[0].clone()];
                     r.extend_from_slice(&v[2..]);
                     Some(r)
@@ -177,7 +183,10 @@ pub struct Fetch {
 impl Fetch {
     /// `UID`.
     pub fn uid(&self) -> Option<u32> {
-        self.attrs.get("UID")?.num().and_then(|n| u32::try_from(n).ok())
+        self.attrs
+            .get("UID")?
+            .num()
+            .and_then(|n| u32::try_from(n).ok())
     }
     /// `FLAGS` as strings.
     pub fn flags(&self) -> Vec<String> {
@@ -231,7 +240,9 @@ pub struct ImapClient<S = TcpStream> {
 
 impl<S> fmt::Debug for ImapClient<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ImapClient").field("tag", &self.tag).finish_non_exhaustive()
+        f.debug_struct("ImapClient")
+            .field("tag", &self.tag)
+            .finish_non_exhaustive()
     }
 }
 
@@ -243,7 +254,11 @@ impl ImapClient<TcpStream> {
     }
 
     /// Connects and logs in (LOGIN).
-    pub async fn login_to(addr: impl tokio::net::ToSocketAddrs, user: &str, pw: &str) -> Result<Self> {
+    pub async fn login_to(
+        addr: impl tokio::net::ToSocketAddrs,
+        user: &str,
+        pw: &str,
+    ) -> Result<Self> {
         let mut c = Self::connect(addr).await?;
         c.login(user, pw).await?;
         Ok(c)
@@ -265,7 +280,13 @@ impl ImapClient<TcpStream> {
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
     /// Wraps a connected stream: reads the greeting, then CAPABILITY.
     pub async fn from_stream(stream: S) -> Result<Self> {
-        let mut c = ImapClient { stream, buf: Vec::new(), tag: 0, capabilities: Vec::new(), greeting: String::new() };
+        let mut c = ImapClient {
+            stream,
+            buf: Vec::new(),
+            tag: 0,
+            capabilities: Vec::new(),
+            greeting: String::new(),
+        };
         let g = c.read_response().await?;
         c.greeting = String::from_utf8_lossy(&g).into_owned();
         if !g.starts_with(b"* OK") && !g.starts_with(b"* PREAUTH") {
@@ -282,7 +303,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
 
     /// True if the last CAPABILITY listed `cap` (case-insensitive).
     pub fn has_cap(&self, cap: &str) -> bool {
-        self.capabilities.iter().any(|c| c.eq_ignore_ascii_case(cap))
+        self.capabilities
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(cap))
     }
 
     fn next_tag(&mut self) -> String {
@@ -347,7 +370,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
     pub async fn command(&mut self, args: &[Arg<'_>]) -> Result<Reply> {
         let tag = self.next_tag();
         let mut untagged = Vec::new();
-        let mut pending: Vec<u8> = format!("{tag}").into_bytes();
+        let mut pending: Vec<u8> = tag.clone().into_bytes();
         for a in args {
             pending.push(b' ');
             let lit: &[u8] = match a {
@@ -378,7 +401,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
                     untagged.push(rest.to_vec());
                     continue;
                 }
-                return Ok(tagged_reply(&tag, &r, untagged)?);
+                return tagged_reply(&tag, &r, untagged);
             }
             pending.extend_from_slice(lit);
         }
@@ -422,36 +445,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
 
     /// LOGIN.
     pub async fn login(&mut self, user: &str, pw: &str) -> Result<()> {
-        self.command(&[Arg::Raw("LOGIN"), Arg::Str(user.as_bytes()), Arg::Str(pw.as_bytes())])
-            .await?
-            .ok()
-            .with_context(|| format!("LOGIN {user}"))?;
+        self.command(&[
+            Arg::Raw("LOGIN"),
+            Arg::Str(user.as_bytes()),
+            Arg::Str(pw.as_bytes()),
+        ])
+        .await?
+        .ok()
+        .with_context(|| format!("LOGIN {user}"))?;
         self.capability().await?;
         Ok(())
     }
 
     /// AUTHENTICATE PLAIN with `authzid` (may be empty or equal to `authcid`).
-    pub async fn authenticate_plain(&mut self, authzid: &str, authcid: &str, pw: &str) -> Result<()> {
-        let resp = base64::engine::general_purpose::STANDARD
-            .encode(format!("{authzid}\0{authcid}\0{pw}"));
+    pub async fn authenticate_plain(
+        &mut self,
+        authzid: &str,
+        authcid: &str,
+        pw: &str,
+    ) -> Result<()> {
+        let resp =
+            base64::engine::general_purpose::STANDARD.encode(format!("{authzid}\0{authcid}\0{pw}"));
         let tag = self.next_tag();
         let reply = if self.has_cap("SASL-IR") {
-            self.stream.write_all(format!("{tag} AUTHENTICATE PLAIN {resp}\r\n").as_bytes()).await?;
+            self.stream
+                .write_all(format!("{tag} AUTHENTICATE PLAIN {resp}\r\n").as_bytes())
+                .await?;
             self.stream.flush().await?;
             self.collect(&tag, Vec::new()).await?
         } else {
-            self.stream.write_all(format!("{tag} AUTHENTICATE PLAIN\r\n").as_bytes()).await?;
+            self.stream
+                .write_all(format!("{tag} AUTHENTICATE PLAIN\r\n").as_bytes())
+                .await?;
             self.stream.flush().await?;
             let r = self.read_response().await?;
             if !r.starts_with(b"+") {
                 let rep = tagged_reply(&tag, &r, Vec::new())?;
                 bail!("AUTHENTICATE: {:?} {}", rep.status, rep.text);
             }
-            self.stream.write_all(format!("{resp}\r\n").as_bytes()).await?;
+            self.stream
+                .write_all(format!("{resp}\r\n").as_bytes())
+                .await?;
             self.stream.flush().await?;
             self.collect(&tag, Vec::new()).await?
         };
-        reply.ok().with_context(|| format!("AUTHENTICATE PLAIN {authzid}/{authcid}"))?;
+        reply
+            .ok()
+            .with_context(|| format!("AUTHENTICATE PLAIN {authzid}/{authcid}"))?;
         self.capability().await?;
         Ok(())
     }
@@ -464,7 +504,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
     /// LIST `reference` `pattern`.
     pub async fn list(&mut self, reference: &str, pattern: &str) -> Result<Vec<ListItem>> {
         let r = self
-            .command(&[Arg::Raw("LIST"), Arg::Str(reference.as_bytes()), Arg::Str(pattern.as_bytes())])
+            .command(&[
+                Arg::Raw("LIST"),
+                Arg::Str(reference.as_bytes()),
+                Arg::Str(pattern.as_bytes()),
+            ])
             .await?
             .ok()?;
         Ok(list_items(&r, "LIST"))
@@ -473,7 +517,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
     /// LSUB `reference` `pattern`.
     pub async fn lsub(&mut self, reference: &str, pattern: &str) -> Result<Vec<ListItem>> {
         let r = self
-            .command(&[Arg::Raw("LSUB"), Arg::Str(reference.as_bytes()), Arg::Str(pattern.as_bytes())])
+            .command(&[
+                Arg::Raw("LSUB"),
+                Arg::Str(reference.as_bytes()),
+                Arg::Str(pattern.as_bytes()),
+            ])
             .await?
             .ok()?;
         Ok(list_items(&r, "LSUB"))
@@ -495,14 +543,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
         if condstore {
             args.push(Arg::Raw("(CONDSTORE)"));
         }
-        let r = self.command(&args).await?.ok().with_context(|| format!("{verb} {mbox}"))?;
+        let r = self
+            .command(&args)
+            .await?
+            .ok()
+            .with_context(|| format!("{verb} {mbox}"))?;
         let mut info = SelectInfo::default();
         for v in r.parsed() {
             if v.get(1).is_some_and(|x| x.is_atom("EXISTS")) {
                 info.exists = v.first().and_then(Value::num).unwrap_or(0) as u32;
             }
             if v.first().is_some_and(|x| x.is_atom("FLAGS")) {
-                info.flags = v.get(1).and_then(Value::list).map(|l| l.iter().filter_map(Value::text).collect()).unwrap_or_default();
+                info.flags = v
+                    .get(1)
+                    .and_then(Value::list)
+                    .map(|l| l.iter().filter_map(Value::text).collect())
+                    .unwrap_or_default();
             }
         }
         for (code, rest) in r.codes() {
@@ -510,9 +566,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
                 "UIDVALIDITY" => info.uidvalidity = rest.trim().parse().ok(),
                 "UIDNEXT" => info.uidnext = rest.trim().parse().ok(),
                 "HIGHESTMODSEQ" => info.highestmodseq = rest.trim().parse().ok(),
-                "MAILBOXID" => info.mailboxid = Some(rest.trim().trim_matches(['(', ')']).to_string()),
+                "MAILBOXID" => {
+                    info.mailboxid = Some(rest.trim().trim_matches(['(', ')']).to_string())
+                }
                 "PERMANENTFLAGS" => {
-                    info.permanentflags = rest.trim().trim_matches(['(', ')']).split_whitespace().map(str::to_string).collect();
+                    info.permanentflags = rest
+                        .trim()
+                        .trim_matches(['(', ')'])
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect();
                 }
                 "READ-ONLY" => info.read_only = true,
                 _ => {}
@@ -568,7 +631,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
     }
 
     /// APPEND; returns the tagged reply (with `[APPENDUID v uid]` on Cyrus).
-    pub async fn append(&mut self, mbox: &str, flags: &[&str], date: Option<&str>, msg: &[u8]) -> Result<Reply> {
+    pub async fn append(
+        &mut self,
+        mbox: &str,
+        flags: &[&str],
+        date: Option<&str>,
+        msg: &[u8],
+    ) -> Result<Reply> {
         let fl = format!("({})", flags.join(" "));
         let mut args = vec![Arg::Raw("APPEND"), Arg::Str(mbox.as_bytes()), Arg::Raw(&fl)];
         let quoted_date;
@@ -577,12 +646,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
             args.push(Arg::Raw(&quoted_date));
         }
         args.push(Arg::Literal(msg));
-        self.command(&args).await?.ok().with_context(|| format!("APPEND {mbox}"))
+        self.command(&args)
+            .await?
+            .ok()
+            .with_context(|| format!("APPEND {mbox}"))
     }
 
     /// UID STORE `set` `item` `(flags)`, e.g. `uid_store("1:3", "+FLAGS", &["\\Seen"])`.
     pub async fn uid_store(&mut self, set: &str, item: &str, flags: &[&str]) -> Result<Vec<Fetch>> {
-        let r = self.raw(&format!("UID STORE {set} {item} ({})", flags.join(" "))).await?.ok()?;
+        let r = self
+            .raw(&format!("UID STORE {set} {item} ({})", flags.join(" ")))
+            .await?
+            .ok()?;
         Ok(fetches(&r))
     }
 
@@ -639,18 +714,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
     async fn simple(&mut self, verb: &str, args: &[&str]) -> Result<()> {
         let mut a = vec![Arg::Raw(verb)];
         a.extend(args.iter().map(|s| Arg::Str(s.as_bytes())));
-        self.command(&a).await?.ok().with_context(|| format!("{verb} {args:?}"))?;
+        self.command(&a)
+            .await?
+            .ok()
+            .with_context(|| format!("{verb} {args:?}"))?;
         Ok(())
     }
 
     /// GETACL: `(identifier, rights)` pairs in server order.
     pub async fn getacl(&mut self, mbox: &str) -> Result<Vec<(String, String)>> {
-        let r = self.command(&[Arg::Raw("GETACL"), Arg::Str(mbox.as_bytes())]).await?.ok().with_context(|| format!("GETACL {mbox}"))?;
+        let r = self
+            .command(&[Arg::Raw("GETACL"), Arg::Str(mbox.as_bytes())])
+            .await?
+            .ok()
+            .with_context(|| format!("GETACL {mbox}"))?;
         let mut out = Vec::new();
         for v in r.find("ACL") {
             for pair in v.get(1..).unwrap_or_default().chunks(2) {
                 if let [id, rights] = pair {
-                    out.push((id.text().unwrap_or_default(), rights.text().unwrap_or_default()));
+                    out.push((
+                        id.text().unwrap_or_default(),
+                        rights.text().unwrap_or_default(),
+                    ));
                 }
             }
         }
@@ -659,13 +744,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
 
     /// MYRIGHTS.
     pub async fn myrights(&mut self, mbox: &str) -> Result<String> {
-        let r = self.command(&[Arg::Raw("MYRIGHTS"), Arg::Str(mbox.as_bytes())]).await?.ok()?;
-        Ok(r.find("MYRIGHTS").first().and_then(|v| v.get(1)).and_then(Value::text).unwrap_or_default())
+        let r = self
+            .command(&[Arg::Raw("MYRIGHTS"), Arg::Str(mbox.as_bytes())])
+            .await?
+            .ok()?;
+        Ok(r.find("MYRIGHTS")
+            .first()
+            .and_then(|v| v.get(1))
+            .and_then(Value::text)
+            .unwrap_or_default())
     }
 
     /// GETQUOTAROOT: the roots and their quotas.
     pub async fn getquotaroot(&mut self, mbox: &str) -> Result<(Vec<String>, Vec<Quota>)> {
-        let r = self.command(&[Arg::Raw("GETQUOTAROOT"), Arg::Str(mbox.as_bytes())]).await?.ok().with_context(|| format!("GETQUOTAROOT {mbox}"))?;
+        let r = self
+            .command(&[Arg::Raw("GETQUOTAROOT"), Arg::Str(mbox.as_bytes())])
+            .await?
+            .ok()
+            .with_context(|| format!("GETQUOTAROOT {mbox}"))?;
         let roots = r
             .find("QUOTAROOT")
             .first()
@@ -676,24 +772,48 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
 
     /// GETQUOTA `root`.
     pub async fn getquota(&mut self, root: &str) -> Result<Vec<Quota>> {
-        let r = self.command(&[Arg::Raw("GETQUOTA"), Arg::Str(root.as_bytes())]).await?.ok().with_context(|| format!("GETQUOTA {root}"))?;
+        let r = self
+            .command(&[Arg::Raw("GETQUOTA"), Arg::Str(root.as_bytes())])
+            .await?
+            .ok()
+            .with_context(|| format!("GETQUOTA {root}"))?;
         Ok(quotas(&r))
     }
 
     /// SETQUOTA `root` `((res limit)...)`, e.g. `&[("STORAGE", 1000)]`.
     pub async fn setquota(&mut self, root: &str, limits: &[(&str, u64)]) -> Result<()> {
-        let l = limits.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(" ");
+        let l = limits
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let l = format!("({l})");
-        self.command(&[Arg::Raw("SETQUOTA"), Arg::Str(root.as_bytes()), Arg::Raw(&l)]).await?.ok().with_context(|| format!("SETQUOTA {root}"))?;
+        self.command(&[
+            Arg::Raw("SETQUOTA"),
+            Arg::Str(root.as_bytes()),
+            Arg::Raw(&l),
+        ])
+        .await?
+        .ok()
+        .with_context(|| format!("SETQUOTA {root}"))?;
         Ok(())
     }
 
     /// GETMETADATA `mbox` with options (e.g. `"(DEPTH infinity)"`, or empty) and entries
     /// (e.g. `&["/shared", "/private"]`). Values are `None` for NIL.
-    pub async fn getmetadata(&mut self, mbox: &str, options: &str, entries: &[&str]) -> Result<BTreeMap<String, Option<Vec<u8>>>> {
+    pub async fn getmetadata(
+        &mut self,
+        mbox: &str,
+        options: &str,
+        entries: &[&str],
+    ) -> Result<BTreeMap<String, Option<Vec<u8>>>> {
         let ents = format!(
             "({})",
-            entries.iter().map(|e| quote(e)).collect::<Vec<_>>().join(" ")
+            entries
+                .iter()
+                .map(|e| quote(e))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         let mut args = vec![Arg::Raw("GETMETADATA")];
         if !options.is_empty() {
@@ -701,7 +821,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
         }
         args.push(Arg::Str(mbox.as_bytes()));
         args.push(Arg::Raw(&ents));
-        let r = self.command(&args).await?.ok().with_context(|| format!("GETMETADATA {mbox}"))?;
+        let r = self
+            .command(&args)
+            .await?
+            .ok()
+            .with_context(|| format!("GETMETADATA {mbox}"))?;
         let mut out = BTreeMap::new();
         for v in r.find("METADATA") {
             if let Some(l) = v.get(1).and_then(Value::list) {
@@ -719,20 +843,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
 
     /// SETMETADATA `mbox` `(entry value ...)`; `None` removes the entry. Values are sent as
     /// literals, so any bytes work.
-    pub async fn setmetadata(&mut self, mbox: &str, entries: &[(&str, Option<&[u8]>)]) -> Result<()> {
+    pub async fn setmetadata(
+        &mut self,
+        mbox: &str,
+        entries: &[(&str, Option<&[u8]>)],
+    ) -> Result<()> {
         if entries.is_empty() {
             bail!("SETMETADATA needs at least one entry");
         }
         self.setmetadata_exact(mbox, entries).await
     }
 
-    async fn setmetadata_exact(&mut self, mbox: &str, entries: &[(&str, Option<&[u8]>)]) -> Result<()> {
+    async fn setmetadata_exact(
+        &mut self,
+        mbox: &str,
+        entries: &[(&str, Option<&[u8]>)],
+    ) -> Result<()> {
         // Values always go as literals (any bytes); the list is assembled piecewise so that no
         // stray space precedes ')'.
         let tag = self.next_tag();
         let mut untagged = Vec::new();
         let mut pending = format!("{tag} SETMETADATA ").into_bytes();
-        pending.extend_from_slice(&encode_astring(mbox.as_bytes()).unwrap_or_else(|| quote(mbox).into_bytes()));
+        pending.extend_from_slice(
+            &encode_astring(mbox.as_bytes()).unwrap_or_else(|| quote(mbox).into_bytes()),
+        );
         pending.extend_from_slice(b" (");
         for (i, (e, v)) in entries.iter().enumerate() {
             if i > 0 {
@@ -756,7 +890,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
                             untagged.push(rest.to_vec());
                             continue;
                         }
-                        return tagged_reply(&tag, &r, untagged)?.ok().map(|_| ()).with_context(|| format!("SETMETADATA {mbox}"));
+                        return tagged_reply(&tag, &r, untagged)?
+                            .ok()
+                            .map(|_| ())
+                            .with_context(|| format!("SETMETADATA {mbox}"));
                     }
                     pending.extend_from_slice(b);
                 }
@@ -765,7 +902,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
         pending.extend_from_slice(b")\r\n");
         self.stream.write_all(&pending).await?;
         self.stream.flush().await?;
-        self.collect(&tag, untagged).await?.ok().with_context(|| format!("SETMETADATA {mbox}"))?;
+        self.collect(&tag, untagged)
+            .await?
+            .ok()
+            .with_context(|| format!("SETMETADATA {mbox}"))?;
         Ok(())
     }
 
@@ -789,7 +929,11 @@ fn tagged_reply(tag: &str, line: &[u8], untagged: Vec<Vec<u8>>) -> Result<Reply>
         "BAD" => Status::Bad,
         _ => bail!("bad tagged status: {s}"),
     };
-    Ok(Reply { status, text: text.to_string(), untagged })
+    Ok(Reply {
+        status,
+        text: text.to_string(),
+        untagged,
+    })
 }
 
 /// `{n}` or `{n+}` at the end of a line.
@@ -821,10 +965,15 @@ pub fn quote(s: &str) -> String {
 /// Atom if safe, quoted if possible, `None` when a literal is needed.
 fn encode_astring(s: &[u8]) -> Option<Vec<u8>> {
     const SPECIAL: &[u8] = b"(){ %*\"\\]";
-    if !s.is_empty() && s.iter().all(|b| b.is_ascii_graphic() && !SPECIAL.contains(b)) {
+    if !s.is_empty()
+        && s.iter()
+            .all(|b| b.is_ascii_graphic() && !SPECIAL.contains(b))
+    {
         return Some(s.to_vec());
     }
-    if s.iter().all(|b| b.is_ascii() && *b != b'\r' && *b != b'\n' && *b != 0) {
+    if s.iter()
+        .all(|b| b.is_ascii() && *b != b'\r' && *b != b'\n' && *b != 0)
+    {
         return std::str::from_utf8(s).ok().map(|t| quote(t).into_bytes());
     }
     None
@@ -837,7 +986,9 @@ pub fn resp_code(line: &[u8]) -> Option<(String, String)> {
     // Only a code right after the status word (or at the start of tagged text).
     let before = s[..start].trim();
     let ok_prefix = before.is_empty()
-        || ["OK", "NO", "BAD", "PREAUTH", "BYE"].iter().any(|w| before.eq_ignore_ascii_case(w));
+        || ["OK", "NO", "BAD", "PREAUTH", "BYE"]
+            .iter()
+            .any(|w| before.eq_ignore_ascii_case(w));
     if !ok_prefix {
         return None;
     }
@@ -1028,8 +1179,14 @@ mod tests {
 
     #[test]
     fn codes() {
-        assert_eq!(resp_code(b"OK [UIDVALIDITY 5] Ok"), Some(("UIDVALIDITY".into(), "5".into())));
-        assert_eq!(resp_code(b"[READ-ONLY] done"), Some(("READ-ONLY".into(), String::new())));
+        assert_eq!(
+            resp_code(b"OK [UIDVALIDITY 5] Ok"),
+            Some(("UIDVALIDITY".into(), "5".into()))
+        );
+        assert_eq!(
+            resp_code(b"[READ-ONLY] done"),
+            Some(("READ-ONLY".into(), String::new()))
+        );
         assert_eq!(resp_code(b"FLAGS ([x])"), None);
     }
 

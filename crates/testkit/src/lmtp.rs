@@ -29,7 +29,12 @@ impl RcptResult {
 
 /// Delivers `msg` (CRLF line endings expected; bare LF is converted) from `from` to `rcpts`.
 /// Returns one result per recipient, in order.
-pub async fn deliver(addr: SocketAddr, from: &str, rcpts: &[&str], msg: &[u8]) -> Result<Vec<RcptResult>> {
+pub async fn deliver(
+    addr: SocketAddr,
+    from: &str,
+    rcpts: &[&str],
+    msg: &[u8],
+) -> Result<Vec<RcptResult>> {
     let s = TcpStream::connect(addr).await.context("connect LMTP")?;
     let (r, mut w) = s.into_split();
     let mut r = BufReader::new(r);
@@ -42,7 +47,8 @@ pub async fn deliver(addr: SocketAddr, from: &str, rcpts: &[&str], msg: &[u8]) -
     if c != 250 {
         bail!("LHLO: {c} {t}");
     }
-    w.write_all(format!("MAIL FROM:<{from}>\r\n").as_bytes()).await?;
+    w.write_all(format!("MAIL FROM:<{from}>\r\n").as_bytes())
+        .await?;
     let (c, t) = reply(&mut r).await?;
     if c != 250 {
         bail!("MAIL FROM: {c} {t}");
@@ -50,12 +56,17 @@ pub async fn deliver(addr: SocketAddr, from: &str, rcpts: &[&str], msg: &[u8]) -
     let mut results = Vec::new();
     let mut accepted = Vec::new();
     for (i, rc) in rcpts.iter().enumerate() {
-        w.write_all(format!("RCPT TO:<{rc}>\r\n").as_bytes()).await?;
+        w.write_all(format!("RCPT TO:<{rc}>\r\n").as_bytes())
+            .await?;
         let (c, t) = reply(&mut r).await?;
         if (200..300).contains(&c) {
             accepted.push(i);
         }
-        results.push(RcptResult { rcpt: rc.to_string(), code: c, text: t });
+        results.push(RcptResult {
+            rcpt: rc.to_string(),
+            code: c,
+            text: t,
+        });
     }
     if accepted.is_empty() {
         let _ = w.write_all(b"QUIT\r\n").await;
@@ -84,7 +95,12 @@ pub async fn deliver(addr: SocketAddr, from: &str, rcpts: &[&str], msg: &[u8]) -
 pub async fn deliver_ok(addr: SocketAddr, from: &str, rcpts: &[&str], msg: &[u8]) -> Result<()> {
     let res = deliver(addr, from, rcpts, msg).await?;
     if let Some(bad) = res.iter().find(|r| !r.delivered()) {
-        bail!("LMTP delivery to {} failed: {} {}", bad.rcpt, bad.code, bad.text);
+        bail!(
+            "LMTP delivery to {} failed: {} {}",
+            bad.rcpt,
+            bad.code,
+            bad.text
+        );
     }
     Ok(())
 }
@@ -96,7 +112,10 @@ async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Result<(u16
             bail!("LMTP connection closed");
         }
         let line = line.trim_end();
-        let code: u16 = line.get(..3).and_then(|c| c.parse().ok()).with_context(|| format!("bad LMTP reply {line:?}"))?;
+        let code: u16 = line
+            .get(..3)
+            .and_then(|c| c.parse().ok())
+            .with_context(|| format!("bad LMTP reply {line:?}"))?;
         if line.as_bytes().get(3) != Some(&b'-') {
             return Ok((code, line.get(4..).unwrap_or_default().to_string()));
         }

@@ -37,7 +37,11 @@ static TAG_SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// A unique `syslog_prefix` for one instance: `ct<pid>x<n>`.
 pub fn next_tag() -> String {
-    format!("ct{}x{}", std::process::id(), TAG_SEQ.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "ct{}x{}",
+        std::process::id(),
+        TAG_SEQ.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Lines captured for one tag (one Cyrus instance).
@@ -97,10 +101,10 @@ fn start_router() -> Option<Arc<Router>> {
         .name("syslog-hub-watch".into())
         .spawn(move || {
             loop {
-                if !dev_log_alive() {
-                    if let Some(hub) = try_become_hub() {
-                        run_hub(hub);
-                    }
+                if !dev_log_alive()
+                    && let Some(hub) = try_become_hub()
+                {
+                    run_hub(hub);
                 }
                 std::thread::sleep(Duration::from_millis(250));
             }
@@ -159,14 +163,16 @@ fn run_hub(sock: UnixDatagram) {
     };
     let mut buf = vec![0u8; 65536];
     while let Ok(n) = sock.recv(&mut buf) {
-        let Ok(entries) = fs::read_dir(&subs) else { continue };
+        let Ok(entries) = fs::read_dir(&subs) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
-            if let Err(err) = out.send_to(&buf[..n], &p) {
-                if err.kind() == io::ErrorKind::ConnectionRefused {
-                    // Its process is gone.
-                    let _ = fs::remove_file(&p);
-                }
+            if let Err(err) = out.send_to(&buf[..n], &p)
+                && err.kind() == io::ErrorKind::ConnectionRefused
+            {
+                // Its process is gone.
+                let _ = fs::remove_file(&p);
             }
         }
     }
@@ -181,8 +187,7 @@ fn clean(b: &[u8]) -> String {
         None => s,
     };
     // "Nov 28 20:52:33 " is 16 bytes.
-    if s.len() > 16 && s.as_bytes().get(15) == Some(&b' ') && s.as_bytes().get(6) == Some(&b' ')
-    {
+    if s.len() > 16 && s.as_bytes().get(15) == Some(&b' ') && s.as_bytes().get(6) == Some(&b' ') {
         s.get(16..).unwrap_or(s).to_string()
     } else {
         s.to_string()

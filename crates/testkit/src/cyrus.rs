@@ -126,8 +126,9 @@ impl CyrusBuilder {
         self
     }
 
-    /// Master only: adds a named channel (`sync_log_channels`, `<chan>_sync_host`, ...).
-    /// With channels, the default unnamed target is still configured.
+    /// Master only: adds a named channel (`sync_log_channels`, `<chan>_sync_host`, ...). With
+    /// channels, Cyrus writes only `configdirectory/sync/<chan>/log` (see
+    /// [`CyrusInstance::channel_log_path`]); run `sync_client -n <chan>` for them.
     pub fn channel(mut self, name: &str, target: SyncTarget) -> Self {
         if let Role::Master { channels, .. } = &mut self.role {
             channels.push((name.into(), target));
@@ -135,7 +136,8 @@ impl CyrusBuilder {
         self
     }
 
-    /// Master only: run `sync_client -r` as a DAEMON under master.
+    /// Master only: run `sync_client -r` as a DAEMON under master (one per channel, with
+    /// `-n <channel>`, when channels are configured).
     pub fn rolling_client(mut self, on: bool) -> Self {
         if let Role::Master { rolling, .. } = &mut self.role {
             *rolling = on;
@@ -355,7 +357,11 @@ impl CyrusBuilder {
         } = &self.role
         {
             cc.push_str("DAEMON {\n");
-            let _ = writeln!(cc, "  syncclient cmd=\"{bin}/sync_client -C {c} -r\"");
+            // With channels, Cyrus logs only to the channels' logs (sync_log_channels), so
+            // only they get a rolling client.
+            if channels.is_empty() {
+                let _ = writeln!(cc, "  syncclient cmd=\"{bin}/sync_client -C {c} -r\"");
+            }
             for (n, _) in channels {
                 let _ = writeln!(
                     cc,
@@ -478,6 +484,10 @@ impl CyrusInstance {
     /// The default sync log (`configdirectory/sync/log`).
     pub fn sync_log_path(&self) -> PathBuf {
         self.dir.join("config/sync/log")
+    }
+    /// A channel's sync log (`configdirectory/sync/<channel>/log`).
+    pub fn channel_log_path(&self, channel: &str) -> PathBuf {
+        self.dir.join("config/sync").join(channel).join("log")
     }
     /// `sync_shutdown_file` (master role).
     pub fn sync_shutdown_file(&self) -> PathBuf {

@@ -637,6 +637,29 @@ pub fn diff(a: &ServerDump, b: &ServerDump) -> Vec<String> {
     out
 }
 
+/// Polls both servers (every 100 ms) until their dumps are equal; on timeout returns the
+/// last differences as an error. For rolling replication tests.
+pub async fn wait_for_same(
+    a: SocketAddr,
+    b: SocketAddr,
+    o: &DumpOptions,
+    timeout: std::time::Duration,
+) -> Result<ServerDump> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let x = ServerDump::collect(a, o).await?;
+        let y = ServerDump::collect(b, o).await?;
+        let d = diff(&x, &y);
+        if d.is_empty() {
+            return Ok(x);
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("still different after {timeout:?}:\n  {}", d.join("\n  "));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Panics with every difference (and both sizes) unless the dumps are equal.
 #[track_caller]
 pub fn assert_same(a: &ServerDump, b: &ServerDump) {
@@ -803,6 +826,24 @@ mod tests {
         );
         assert_eq!(owner_of("user/alice/x", "user/").as_deref(), Some("alice"));
         assert_eq!(owner_of("shared", "user/"), None);
+    }
+
+    #[test]
+    fn reads_cyrus_sievedir() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("a/alice");
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("main.script"), "keep;\n").unwrap();
+        fs::write(d.join("main.bc"), "x").unwrap();
+        fs::write(d.join("other.script"), "discard;\n").unwrap();
+        std::os::unix::fs::symlink("main.bc", d.join("defaultbc")).unwrap();
+        fs::create_dir_all(t.path().join("b/bob")).unwrap();
+        let s = cyrus_sieve(t.path());
+        assert_eq!(s.len(), 1);
+        let a = &s["alice"];
+        assert_eq!(a.active.as_deref(), Some("main"));
+        assert_eq!(a.scripts.len(), 2);
+        assert_eq!(a.scripts["main"], hex::encode(Sha1::digest(b"keep;\n")));
     }
 
     #[test]

@@ -54,6 +54,6 @@ pub use cyrus::{
 };
 pub use dump::{
     BodyDigest, DumpOptions, MailboxDump, MessageDump, ServerDump, SieveSource, SieveUser,
-    assert_same, diff,
+    assert_same, diff, wait_for_same,
 };
 pub use imap::ImapClient;

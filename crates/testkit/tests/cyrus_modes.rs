@@ -1,0 +1,193 @@
+#![allow(clippy::unwrap_used)]
+//! Self-tests of the CyrusInstance builder options: rolling DAEMON client, replication over
+//! IMAP (sync_try_imap), channels, the corpus loader with both body digests, and stop on drop.
+
+use std::time::Duration;
+
+use testkit::imap::ImapClient;
+use testkit::{
+    BodyDigest, CorpusSpec, CyrusInstance, DumpOptions, ServerDump, SyncTarget, assert_same,
+    skip_without_cyrus, wait_for_same,
+};
+
+async fn alice_mail(m: &CyrusInstance) {
+    let mut a = ImapClient::login_to(m.imap_addr(), "admin", "adminpw")
+        .await
+        .unwrap();
+    a.create("user/alice").await.unwrap();
+    a.create("user/alice/Sent").await.unwrap();
+    let mut al = ImapClient::proxy_to(m.imap_addr(), "alice", "admin", "adminpw")
+        .await
+        .unwrap();
+    al.append("INBOX", &["\\Seen"], None, b"Subject: a\r\n\r\na\r\n")
+        .await
+        .unwrap();
+    al.append("Sent", &[], None, b"Subject: b\r\n\r\nb\r\n")
+        .await
+        .unwrap();
+    al.subscribe("Sent").await.unwrap();
+}
+
+fn opts(m: &CyrusInstance) -> DumpOptions {
+    let mut o = DumpOptions::new("admin", "adminpw");
+    o.users = m.users().iter().map(|(u, _)| u.clone()).collect();
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_daemon_client_replicates() {
+    if skip_without_cyrus("rolling_daemon_client_replicates") {
+        return;
+    }
+    let replica = CyrusInstance::builder()
+        .replica()
+        .user("alice", "pw")
+        .start()
+        .unwrap();
+    let master = CyrusInstance::builder()
+        .master(replica.as_sync_target().unwrap())
+        .rolling_client(true)
+        .sync_repeat_interval(0)
+        .user("alice", "pw")
+        .start()
+        .unwrap();
+    alice_mail(&master).await;
+    let d = wait_for_same(
+        master.imap_addr(),
+        replica.imap_addr(),
+        &opts(&master),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n{}\n{}", master.diagnostics(), replica.diagnostics()));
+    assert_eq!(d.mailboxes["user/alice"].messages.len(), 1);
+    assert!(d.subscriptions["alice"].contains("Sent"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_over_imap_with_sync_try_imap() {
+    if skip_without_cyrus("replication_over_imap_with_sync_try_imap") {
+        return;
+    }
+    let replica = CyrusInstance::builder()
+        .replica()
+        .user("alice", "pw")
+        .start()
+        .unwrap();
+    let master = CyrusInstance::builder()
+        .master(replica.as_imap_sync_target())
+        .sync_try_imap(true)
+        .user("alice", "pw")
+        .start()
+        .unwrap();
+    alice_mail(&master).await;
+    tokio::task::block_in_place(|| master.run_tool_ok("sync_client", &["-u", "alice"])).unwrap();
+    assert_same(
+        &ServerDump::of_cyrus(&master).await.unwrap(),
+        &ServerDump::of_cyrus(&replica).await.unwrap(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_config_is_used() {
+    if skip_without_cyrus("channel_config_is_used") {
+        return;
+    }
+    let replica = CyrusInstance::builder()
+        .replica()
+        .user("alice", "pw")
+        .start()
+        .unwrap();
+    // The default target is a closed port: only the channel's settings can reach the replica.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let bogus = SyncTarget {
+        addr: closed,
+        authname: "admin".into(),
+        password: "x".into(),
+    };
+    let master = CyrusInstance::builder()
+        .master(bogus)
+        .channel("c1", replica.as_sync_target().unwrap())
+        .user("alice", "pw")
+        .start()
+        .unwrap();
+    alice_mail(&master).await;
+    let log = std::fs::read_to_string(master.channel_log_path("c1")).unwrap();
+    assert!(log.contains("user.alice"), "{log}");
+    assert!(!master.sync_log_path().exists());
+    tokio::task::block_in_place(|| master.run_tool_ok("sync_client", &["-n", "c1", "-u", "alice"]))
+        .unwrap();
+    assert_same(
+        &ServerDump::of_cyrus(&master).await.unwrap(),
+        &ServerDump::of_cyrus(&replica).await.unwrap(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corpus_syncs_and_digests_agree() {
+    if skip_without_cyrus("corpus_syncs_and_digests_agree") {
+        return;
+    }
+    let mut spec = CorpusSpec::new(3, 12);
+    spec.size_scale = 0.05;
+    let users = spec.user_names();
+    let mut rb = CyrusInstance::builder().replica();
+    let mut mb = CyrusInstance::builder();
+    for u in &users {
+        rb = rb.user(u, "pw");
+        mb = mb.user(u, "pw");
+    }
+    let replica = rb.start().unwrap();
+    let master = mb
+        .master(replica.as_sync_target().unwrap())
+        .start()
+        .unwrap();
+    let n = spec
+        .load_imap(master.imap_addr(), "admin", "adminpw")
+        .await
+        .unwrap();
+    assert_eq!(n, 36);
+    tokio::task::block_in_place(|| master.run_tool_ok("sync_client", &["-A"])).unwrap();
+
+    let fetch = ServerDump::of_cyrus(&master).await.unwrap();
+    assert_eq!(fetch.message_count(), 36);
+    let mut o = opts(&master);
+    o.body = BodyDigest::CyrusDigest;
+    let digest = ServerDump::collect(master.imap_addr(), &o).await.unwrap();
+    // DIGEST.SHA1 (Cyrus's GUID) is the SHA-1 of the whole message.
+    assert_same(&fetch, &digest);
+    assert_same(
+        &digest,
+        &ServerDump::collect(replica.imap_addr(), &o).await.unwrap(),
+    );
+    assert_same(&fetch, &ServerDump::of_cyrus(&replica).await.unwrap());
+}
+
+#[test]
+fn drop_stops_master_and_tool_output_is_captured() {
+    if skip_without_cyrus("drop_stops_master_and_tool_output_is_captured") {
+        return;
+    }
+    let inst = CyrusInstance::builder()
+        .syslog(false)
+        .pop3(false)
+        .start()
+        .unwrap();
+    let pid = inst.master_pid().unwrap();
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    let out = inst.run_tool("mbpath", &["user/nobody"]).unwrap();
+    assert!(!out.success(), "{out:?}");
+    assert!(!out.stderr.is_empty() || !out.stdout.is_empty(), "{out:?}");
+    let dir = inst.dir().to_path_buf();
+    drop(inst);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/stat")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap()
+                .contains(") Z")
+    );
+    assert!(!dir.exists());
+}

@@ -234,7 +234,13 @@ fn push(
         name: name.filter(|n| !n.is_empty()),
         route: route.filter(|r| !r.is_empty()),
         mailbox,
-        domain: domain.map(|d| if d.is_empty() { UNSPECIFIED_DOMAIN.to_vec() } else { d }),
+        domain: domain.map(|d| {
+            if d.is_empty() {
+                UNSPECIFIED_DOMAIN.to_vec()
+            } else {
+                d
+            }
+        }),
     });
 }
 
@@ -285,7 +291,13 @@ pub fn parse_address_list(value: &[u8]) -> Vec<Address> {
                         let (r, t) = p.route();
                         tok = t;
                         if tok != b':' {
-                            push(&mut out, Some(phrase), Some(r), Some(Vec::new()), Some(Vec::new()));
+                            push(
+                                &mut out,
+                                Some(phrase),
+                                Some(r),
+                                Some(Vec::new()),
+                                Some(Vec::new()),
+                            );
                             while tok != 0 && tok != b'>' {
                                 tok = p.next();
                             }
@@ -296,7 +308,13 @@ pub fn parse_address_list(value: &[u8]) -> Vec<Address> {
                         tok = t;
                         mailbox = m;
                         if tok != b'@' {
-                            push(&mut out, Some(phrase), route, Some(mailbox), Some(Vec::new()));
+                            push(
+                                &mut out,
+                                Some(phrase),
+                                route,
+                                Some(mailbox),
+                                Some(Vec::new()),
+                            );
                             continue;
                         }
                     }
@@ -307,7 +325,13 @@ pub fn parse_address_list(value: &[u8]) -> Vec<Address> {
                         tok = p.next();
                     }
                 } else {
-                    push(&mut out, Some(phrase), None, Some(mailbox), Some(Vec::new()));
+                    push(
+                        &mut out,
+                        Some(phrase),
+                        None,
+                        Some(mailbox),
+                        Some(Vec::new()),
+                    );
                 }
             }
             _ => {}
@@ -343,9 +367,15 @@ mod tests {
         );
         assert_eq!(
             parse_address_list(b" undisclosed-recipients:;"),
-            vec![a(None, Some("undisclosed-recipients"), None), a(None, None, None)]
+            vec![
+                a(None, Some("undisclosed-recipients"), None),
+                a(None, None, None)
+            ]
         );
-        assert_eq!(parse_address_list(b" joe"), vec![a(None, Some("joe"), Some("unspecified-domain"))]);
+        assert_eq!(
+            parse_address_list(b" joe"),
+            vec![a(None, Some("joe"), Some("unspecified-domain"))]
+        );
         assert_eq!(parse_address_list(b""), vec![]);
         let r = parse_address_list(b" <@a.com,@b.com:joe@c.com>");
         assert_eq!(r[0].route.as_deref(), Some(&b"@a.com,@b.com"[..]));

@@ -43,8 +43,14 @@ pub fn charset(name: &[u8]) -> Option<&'static Encoding> {
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    let a = s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len());
-    let b = s.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(a, |i| i + 1);
+    let a = s
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let b = s
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(a, |i| i + 1);
     &s[a..b]
 }
 
@@ -65,9 +71,10 @@ pub fn decode_qp(s: &[u8]) -> Vec<u8> {
     while i < s.len() {
         let c = s[i];
         if c == b'=' {
-            if let (Some(h), Some(l)) =
-                (s.get(i + 1).and_then(|&c| hexval(c)), s.get(i + 2).and_then(|&c| hexval(c)))
-            {
+            if let (Some(h), Some(l)) = (
+                s.get(i + 1).and_then(|&c| hexval(c)),
+                s.get(i + 2).and_then(|&c| hexval(c)),
+            ) {
                 out.push(h << 4 | l);
                 i += 3;
                 continue;
@@ -103,9 +110,10 @@ fn decode_q(s: &[u8]) -> Vec<u8> {
         match s[i] {
             b'_' => out.push(b' '),
             b'=' => {
-                if let (Some(h), Some(l)) =
-                    (s.get(i + 1).and_then(|&c| hexval(c)), s.get(i + 2).and_then(|&c| hexval(c)))
-                {
+                if let (Some(h), Some(l)) = (
+                    s.get(i + 1).and_then(|&c| hexval(c)),
+                    s.get(i + 2).and_then(|&c| hexval(c)),
+                ) {
                     out.push(h << 4 | l);
                     i += 3;
                     continue;
@@ -183,15 +191,15 @@ pub fn parse_mime_xvalue(v: &[u8]) -> Option<Vec<u8>> {
     let mut bytes = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
-        if raw[i] == b'%' {
-            if let (Some(h), Some(l)) = (
+        if raw[i] == b'%'
+            && let (Some(h), Some(l)) = (
                 raw.get(i + 1).and_then(|&c| hexval(c)),
                 raw.get(i + 2).and_then(|&c| hexval(c)),
-            ) {
-                bytes.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
+            )
+        {
+            bytes.push(h << 4 | l);
+            i += 3;
+            continue;
         }
         bytes.push(raw[i]);
         i += 1;
@@ -220,7 +228,10 @@ fn encoded_word(s: &[u8]) -> Option<(String, usize)> {
     let tail = &rest[text_start..];
     let end = tail.windows(2).position(|w| w == b"?=")?;
     let text = &tail[..end];
-    if text.iter().any(|&c| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n') {
+    if text
+        .iter()
+        .any(|&c| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n')
+    {
         return None;
     }
     let bytes = match enc {
@@ -266,18 +277,18 @@ pub fn decode_header(value: &[u8]) -> String {
             i += 1;
             continue;
         }
-        if c == b'=' {
-            if let Some((text, n)) = encoded_word(&value[i..]) {
-                if !last_was_word {
-                    plain.extend_from_slice(&pending_ws);
-                }
-                pending_ws.clear();
-                flush(&mut plain, &mut out);
-                out.push_str(&text);
-                last_was_word = true;
-                i += n;
-                continue;
+        if c == b'='
+            && let Some((text, n)) = encoded_word(&value[i..])
+        {
+            if !last_was_word {
+                plain.extend_from_slice(&pending_ws);
             }
+            pending_ws.clear();
+            flush(&mut plain, &mut out);
+            out.push_str(&text);
+            last_was_word = true;
+            i += n;
+            continue;
         }
         plain.append(&mut pending_ws);
         plain.push(c);
@@ -302,15 +313,24 @@ mod tests {
 
     #[test]
     fn words() {
-        assert_eq!(decode_header(b" =?utf-8?q?caf=C3=A9?= =?ISO-8859-1?B?4A==?= x"), " café\u{e0} x");
+        assert_eq!(
+            decode_header(b" =?utf-8?q?caf=C3=A9?= =?ISO-8859-1?B?4A==?= x"),
+            " café\u{e0} x"
+        );
         assert_eq!(decode_header(b"a =?bogus?Q?x?= b"), "a x b");
         assert_eq!(decode_header(b"=?utf-8?q?a b?="), "=?utf-8?q?a b?=");
-        assert_eq!(decode_header(b"Re:\r\n =?iso-8859-15?q?=A4?="), "Re: \u{20ac}");
+        assert_eq!(
+            decode_header(b"Re:\r\n =?iso-8859-15?q?=A4?="),
+            "Re: \u{20ac}"
+        );
     }
 
     #[test]
     fn xvalue() {
-        assert_eq!(parse_mime_xvalue(b"iso-8859-1'en'a%E9").unwrap(), "a\u{e9}".as_bytes());
+        assert_eq!(
+            parse_mime_xvalue(b"iso-8859-1'en'a%E9").unwrap(),
+            "a\u{e9}".as_bytes()
+        );
         assert!(parse_mime_xvalue(b"abc").is_none());
     }
 }

@@ -71,13 +71,20 @@ impl<'a> Iterator for Fields<'a> {
         }
         // Cyrus's field name: up to the first of ':' CR LF; no colon = not a field.
         let first_line = &raw[..line_len(raw).min(body_end)];
-        match first_line.iter().position(|&c| matches!(c, b':' | b'\r' | b'\n')) {
+        match first_line
+            .iter()
+            .position(|&c| matches!(c, b':' | b'\r' | b'\n'))
+        {
             Some(i) if first_line[i] == b':' => Some(Field {
                 name: &raw[..i],
                 value: &raw[i + 1..body_end],
                 raw,
             }),
-            _ => Some(Field { name: b"", value: &raw[..body_end], raw }),
+            _ => Some(Field {
+                name: b"",
+                value: &raw[..body_end],
+                raw,
+            }),
         }
     }
 }
@@ -128,7 +135,11 @@ fn skip_cfws(s: &[u8], mut p: usize) -> Option<usize> {
             p += 1;
         }
     }
-    if p >= s.len() || s[p] == 0 { None } else { Some(p) }
+    if p >= s.len() || s[p] == 0 {
+        None
+    } else {
+        Some(p)
+    }
 }
 
 fn upper(s: &[u8]) -> Vec<u8> {
@@ -226,7 +237,11 @@ pub fn parse_content_type(value: &[u8]) -> Option<ContentType> {
         }
         Some(_) => return None,
     }
-    Some(ContentType { media_type: upper(ty), subtype: upper(sub), params })
+    Some(ContentType {
+        media_type: upper(ty),
+        subtype: upper(sub),
+        params,
+    })
 }
 
 /// A parsed Content-Disposition: value uppercased, parameters in order.
@@ -256,7 +271,10 @@ pub fn parse_disposition(value: &[u8]) -> Option<Disposition> {
         }
         Some(_) => return None,
     }
-    Some(Disposition { value: disp, params })
+    Some(Disposition {
+        value: disp,
+        params,
+    })
 }
 
 /// Parse Content-Language (Cyrus `message_parse_language`): comma-separated tags of letters
@@ -265,7 +283,9 @@ pub fn parse_language(value: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut p = 0;
     loop {
-        let Some(start) = skip_cfws(value, p) else { return out };
+        let Some(start) = skip_cfws(value, p) else {
+            return out;
+        };
         let mut q = start;
         while q < value.len() && !is_space(value[q]) && value[q] != b',' && value[q] != b'(' {
             if value[q] != b'-' && !value[q].is_ascii_alphabetic() {
@@ -323,7 +343,9 @@ fn parse_params(s: &[u8], mut p: usize) -> Vec<Param> {
                 bad = true;
                 q = r;
             } else {
-                let Some(v) = skip_cfws(s, r + 1) else { return out };
+                let Some(v) = skip_cfws(s, r + 1) else {
+                    return out;
+                };
                 let value_start = v;
                 let mut h = v;
                 let mut value: Vec<u8> = Vec::new();
@@ -362,7 +384,7 @@ fn parse_params(s: &[u8], mut p: usize) -> Vec<Param> {
                             }
                             break;
                         }
-                        if s[h] < 0x80 && s[h] < b' ' && s[h] != b'\t' {
+                        if s[h] < b' ' && s[h] != b'\t' {
                             bad = true;
                             break;
                         }
@@ -388,7 +410,10 @@ fn parse_params(s: &[u8], mut p: usize) -> Vec<Param> {
                             bad = true;
                         }
                         next => {
-                            out.push(Param { attribute: upper(&s[attr_start..attr_end]), value });
+                            out.push(Param {
+                                attribute: upper(&s[attr_start..attr_end]),
+                                value,
+                            });
                             match next {
                                 None => return out,
                                 Some(t) => {
@@ -486,7 +511,10 @@ mod tests {
     use super::*;
 
     fn p(a: &str, v: &str) -> Param {
-        Param { attribute: a.as_bytes().to_vec(), value: v.as_bytes().to_vec() }
+        Param {
+            attribute: a.as_bytes().to_vec(),
+            value: v.as_bytes().to_vec(),
+        }
     }
 
     #[test]
@@ -505,7 +533,10 @@ mod tests {
         let ct = parse_content_type(b" text/plain; charset=\"utf-8\"; format=flowed").unwrap();
         assert_eq!(ct.media_type, b"TEXT");
         assert_eq!(ct.subtype, b"PLAIN");
-        assert_eq!(ct.params, vec![p("CHARSET", "utf-8"), p("FORMAT", "flowed")]);
+        assert_eq!(
+            ct.params,
+            vec![p("CHARSET", "utf-8"), p("FORMAT", "flowed")]
+        );
         assert!(parse_content_type(b" text").is_none());
         assert!(parse_content_type(b" text/plain garbage").is_none());
         let ct = parse_content_type(b" Text/HTML (comment) ; a=b (c)").unwrap();
@@ -516,8 +547,8 @@ mod tests {
 
     #[test]
     fn rfc2231() {
-        let ct =
-            parse_content_type(b" application/x; name*0=\"ab\"; name*1=\"cd\"; name*2*=%41").unwrap();
+        let ct = parse_content_type(b" application/x; name*0=\"ab\"; name*1=\"cd\"; name*2*=%41")
+            .unwrap();
         assert_eq!(ct.params, vec![p("NAME*", "''abcd%41")]);
         let ct = parse_content_type(b" application/x; name*1=\"cd\"; name*0=\"ab\"").unwrap();
         assert_eq!(ct.params, vec![p("NAME", "abcd")]);
@@ -527,7 +558,10 @@ mod tests {
     fn others() {
         assert_eq!(parse_encoding(b" base64 "), Some(b"BASE64".to_vec()));
         assert_eq!(parse_encoding(b" base64 x"), None);
-        assert_eq!(parse_language(b" en, de-CH"), vec![b"EN".to_vec(), b"DE-CH".to_vec()]);
+        assert_eq!(
+            parse_language(b" en, de-CH"),
+            vec![b"EN".to_vec(), b"DE-CH".to_vec()]
+        );
         let d = parse_disposition(b" attachment; filename=a.txt").unwrap();
         assert_eq!(d.value, b"ATTACHMENT");
         assert_eq!(d.params, vec![p("FILENAME", "a.txt")]);

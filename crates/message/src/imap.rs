@@ -14,7 +14,8 @@ use crate::parse::{BodyPart, EnvelopeFields, default_text};
 /// Write `s` as a quoted string when Cyrus would, else as a synchronising literal.
 pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
     let literal = s.len() >= 1024
-        || s.iter().any(|&c| c == 0 || c & 0x80 != 0 || matches!(c, b'\r' | b'\n' | b'"' | b'%' | b'\\'));
+        || s.iter()
+            .any(|&c| c == 0 || c & 0x80 != 0 || matches!(c, b'\r' | b'\n' | b'"' | b'%' | b'\\'));
     if literal {
         out.extend_from_slice(format!("{{{}}}\r\n", s.len()).as_bytes());
         out.extend_from_slice(s);

@@ -84,7 +84,10 @@ pub struct Message {
 impl Message {
     /// Parse `raw` (CRLF or bare LF, possibly malformed). Never fails.
     pub fn parse(raw: &[u8]) -> Message {
-        Message { root: parse::parse_parts(raw), size: raw.len() }
+        Message {
+            root: parse::parse_parts(raw),
+            size: raw.len(),
+        }
     }
 
     /// The top part: the message header and its body.

@@ -126,12 +126,19 @@ pub(crate) fn default_text() -> ContentType {
     ContentType {
         media_type: b"TEXT".to_vec(),
         subtype: b"PLAIN".to_vec(),
-        params: vec![Param { attribute: b"CHARSET".to_vec(), value: b"us-ascii".to_vec() }],
+        params: vec![Param {
+            attribute: b"CHARSET".to_vec(),
+            value: b"us-ascii".to_vec(),
+        }],
     }
 }
 
 fn default_rfc822() -> ContentType {
-    ContentType { media_type: b"MESSAGE".to_vec(), subtype: b"RFC822".to_vec(), params: Vec::new() }
+    ContentType {
+        media_type: b"MESSAGE".to_vec(),
+        subtype: b"RFC822".to_vec(),
+        params: Vec::new(),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -319,8 +326,11 @@ impl Parser<'_> {
 
     /// message_parse_multipart
     fn multipart(&mut self, body: &mut BodyPart, depth: usize) {
-        let default =
-            if body.subtype == b"DIGEST" { Default::Rfc822 } else { Default::Text };
+        let default = if body.subtype == b"DIGEST" {
+            Default::Rfc822
+        } else {
+            Default::Text
+        };
         let boundary = body
             .params
             .iter()
@@ -416,7 +426,11 @@ fn nonempty(v: Vec<Address>) -> Option<Vec<Address>> {
 
 /// Parse `msg` into its top part (the message itself: its header is the message header).
 pub fn parse_parts(msg: &[u8]) -> BodyPart {
-    let mut p = Parser { msg, off: 0, boundaries: Vec::new() };
+    let mut p = Parser {
+        msg,
+        off: 0,
+        boundaries: Vec::new(),
+    };
     let mut root = BodyPart::default();
     p.body(&mut root, Default::Text, 0);
     root

@@ -29,7 +29,10 @@ use crate::parse::BodyPart;
 pub enum SectionText {
     Header,
     /// HEADER.FIELDS (`not` = false) or HEADER.FIELDS.NOT (`not` = true) with field names.
-    HeaderFields { not: bool, fields: Vec<Vec<u8>> },
+    HeaderFields {
+        not: bool,
+        fields: Vec<Vec<u8>>,
+    },
     Text,
     Mime,
 }
@@ -92,10 +95,16 @@ impl Section {
             SectionText::Mime
         } else if let Some(list) = strip_prefix_ci(&upper, b"HEADER.FIELDS.NOT ") {
             let off = rest.len() - list.len();
-            SectionText::HeaderFields { not: true, fields: parse_field_list(&rest[off..])? }
+            SectionText::HeaderFields {
+                not: true,
+                fields: parse_field_list(&rest[off..])?,
+            }
         } else if let Some(list) = strip_prefix_ci(&upper, b"HEADER.FIELDS ") {
             let off = rest.len() - list.len();
-            SectionText::HeaderFields { not: false, fields: parse_field_list(&rest[off..])? }
+            SectionText::HeaderFields {
+                not: false,
+                fields: parse_field_list(&rest[off..])?,
+            }
         } else {
             return Err(SectionError::Invalid);
         };
@@ -185,7 +194,9 @@ impl SectionData {
     pub fn partial(self, start: u64, count: u64) -> SectionData {
         let r = partial_range(self.len(), start, count);
         match self {
-            SectionData::Range(base) => SectionData::Range(base.start + r.start..base.start + r.end),
+            SectionData::Range(base) => {
+                SectionData::Range(base.start + r.start..base.start + r.end)
+            }
             SectionData::Owned(mut v) => {
                 v.truncate(r.end);
                 v.drain(..r.start);
@@ -251,7 +262,9 @@ fn find_part(node: Node<'_>, n: u32) -> Option<Node<'_>> {
         }
     };
     if !body.parts.is_empty() {
-        body.parts.get(usize::try_from(n).ok()?.checked_sub(1)?).map(Node::Part)
+        body.parts
+            .get(usize::try_from(n).ok()?.checked_sub(1)?)
+            .map(Node::Part)
     } else if n == 1 {
         Some(Node::Part(body))
     } else {
@@ -270,12 +283,7 @@ fn content_of(node: Node<'_>) -> Range<usize> {
 /// Resolve `section` against the message of `size` bytes whose top part is `root`; `raw`
 /// (the message or a prefix of it) is read only for HEADER.FIELDS.
 /// `None` means the section does not exist (Cyrus answers NIL).
-pub fn resolve(
-    root: &BodyPart,
-    size: usize,
-    raw: &[u8],
-    section: &Section,
-) -> Option<SectionData> {
+pub fn resolve(root: &BodyPart, size: usize, raw: &[u8], section: &Section) -> Option<SectionData> {
     if section.part.is_empty() && section.text.is_none() {
         return Some(SectionData::Range(0..size));
     }
@@ -331,9 +339,8 @@ pub fn prune_header(header: &[u8], keep: &[Vec<u8>], drop: &[Vec<u8>]) -> Vec<u8
         // Cyrus looks for the colon anywhere ahead, not only on this line.
         let colon = rest.iter().position(|&c| c == b':');
         let name = colon.map(|c| &rest[..c]);
-        let matches = |list: &[Vec<u8>]| {
-            name.is_some_and(|n| list.iter().any(|l| l.eq_ignore_ascii_case(n)))
-        };
+        let matches =
+            |list: &[Vec<u8>]| name.is_some_and(|n| list.iter().any(|l| l.eq_ignore_ascii_case(n)));
         let mut good = !drop.is_empty() && colon.is_some() && !matches(drop);
         if !keep.is_empty() && matches(keep) {
             good = true;
@@ -370,7 +377,10 @@ mod tests {
         let s = Section::parse(b"HEADER.FIELDS.NOT (From \"To\")").unwrap();
         assert_eq!(
             s.text,
-            Some(SectionText::HeaderFields { not: true, fields: vec![b"From".to_vec(), b"To".to_vec()] })
+            Some(SectionText::HeaderFields {
+                not: true,
+                fields: vec![b"From".to_vec(), b"To".to_vec()]
+            })
         );
         assert!(Section::parse(b"MIME").is_err());
         assert!(Section::parse(b"0").is_err());
@@ -382,7 +392,10 @@ mod tests {
     fn prune() {
         let h = b"From: a\r\nTo: b\r\n c\r\nSubject: s\r\n\r\n";
         assert_eq!(prune_header(h, &[b"to".to_vec()], &[]), b"To: b\r\n c\r\n");
-        assert_eq!(prune_header(h, &[], &[b"to".to_vec()]), b"From: a\r\nSubject: s\r\n");
+        assert_eq!(
+            prune_header(h, &[], &[b"to".to_vec()]),
+            b"From: a\r\nSubject: s\r\n"
+        );
     }
 
     #[test]

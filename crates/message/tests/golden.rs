@@ -137,6 +137,8 @@ fn bare_lf_same_shape() {
     );
     let part = msg.section(&lf, &Section::parse(b"1").unwrap()).unwrap();
     assert_eq!(part.bytes(&lf), b"line one\nline two");
-    let hdr = msg.section(&lf, &Section::parse(b"HEADER").unwrap()).unwrap();
+    let hdr = msg
+        .section(&lf, &Section::parse(b"HEADER").unwrap())
+        .unwrap();
     assert!(hdr.bytes(&lf).ends_with(b"boundary=q\n\n"));
 }

@@ -807,8 +807,23 @@ impl CyrusInstance {
         };
         let pgid = rustix::process::getpgid(Some(p)).ok();
         let _ = rustix::process::kill_process(p, rustix::process::Signal::Term);
+        // Cyrus 3.6.1's master sometimes never finishes a SIGTERM shutdown: its children exit,
+        // but while a listener stays readable pselect() keeps returning before SIGCHLD is
+        // delivered, so it spins at 100% CPU and never reaps them. Once every other member of
+        // its group has been dead for a while there is nothing left to wait for.
         let deadline = Instant::now() + Duration::from_secs(10);
+        let mut idle_since: Option<Instant> = None;
         while pid_alive(pid) && Instant::now() < deadline {
+            if pgid.is_some_and(|g| g.as_raw_nonzero().get() == pid)
+                && !group_has_live_children(pid)
+            {
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_millis(500) {
+                    break;
+                }
+            } else {
+                idle_since = None;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
         // Only a group master itself leads; never a group we merely share.
@@ -844,6 +859,33 @@ fn pid_alive(pid: i32) -> bool {
             .is_some_and(|rest| rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
+}
+
+/// True if a process other than `leader` in process group `leader` is alive (not a zombie).
+fn group_has_live_children(leader: i32) -> bool {
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return true;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == leader {
+            continue;
+        }
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after "(comm) ": state ppid pgrp ...
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(leader) && f.first() != Some(&"Z") {
+            return true;
+        }
+    }
+    false
 }
 
 fn free_port() -> Result<u16> {

@@ -236,6 +236,9 @@ pub struct ImapClient<S = TcpStream> {
     pub capabilities: Vec<String>,
     /// The greeting line.
     pub greeting: String,
+    /// Longest wait for the server to send anything (default 60 s); a hung server fails the
+    /// test instead of hanging it.
+    pub read_timeout: std::time::Duration,
 }
 
 impl<S> fmt::Debug for ImapClient<S> {
@@ -286,6 +289,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
             tag: 0,
             capabilities: Vec::new(),
             greeting: String::new(),
+            read_timeout: std::time::Duration::from_secs(60),
         };
         let g = c.read_response().await?;
         c.greeting = String::from_utf8_lossy(&g).into_owned();
@@ -332,7 +336,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
 
     async fn fill(&mut self) -> Result<()> {
         let mut tmp = [0u8; 16384];
-        let n = self.stream.read(&mut tmp).await?;
+        let n = tokio::time::timeout(self.read_timeout, self.stream.read(&mut tmp))
+            .await
+            .map_err(|_| anyhow!("IMAP server sent nothing for {:?}", self.read_timeout))??;
         if n == 0 {
             bail!("connection closed by server");
         }

@@ -8,7 +8,8 @@
 //!   authzid, ACL/QUOTA/METADATA helpers, a raw escape hatch).
 //! - [`dump`]: [`ServerDump`], the observable state of a server over IMAP, with [`diff`] and
 //!   [`assert_same`].
-//! - [`lmtp`]: LMTP delivery; [`corpus`]: a deterministic N × M corpus.
+//! - [`lmtp`]: LMTP delivery; [`managesieve`]: upload sieve scripts; [`corpus`]: a
+//!   deterministic N × M corpus.
 //! - [`syslog`]: best-effort capture of Cyrus's syslog lines (shown by
 //!   [`CyrusInstance::diagnostics`]).
 //!
@@ -46,6 +47,7 @@ pub mod cyrus;
 pub mod dump;
 pub mod imap;
 pub mod lmtp;
+pub mod managesieve;
 pub mod syslog;
 
 pub use corpus::{CorpusMessage, CorpusSpec};

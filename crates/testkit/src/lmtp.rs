@@ -4,6 +4,7 @@
 //! per accepted recipient. Must not: retry, queue or interpret replies beyond their codes.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
@@ -28,8 +29,22 @@ impl RcptResult {
 }
 
 /// Delivers `msg` (CRLF line endings expected; bare LF is converted) from `from` to `rcpts`.
-/// Returns one result per recipient, in order.
+/// Returns one result per recipient, in order. Gives up after 60 s.
 pub async fn deliver(
+    addr: SocketAddr,
+    from: &str,
+    rcpts: &[&str],
+    msg: &[u8],
+) -> Result<Vec<RcptResult>> {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        deliver_inner(addr, from, rcpts, msg),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("LMTP delivery to {addr} timed out"))?
+}
+
+async fn deliver_inner(
     addr: SocketAddr,
     from: &str,
     rcpts: &[&str],

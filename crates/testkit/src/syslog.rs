@@ -120,6 +120,17 @@ fn start_router() -> Option<Arc<Router>> {
     Some(router)
 }
 
+/// The pid of the testkit process acting as the `/dev/log` hub, if one is running (then lines
+/// reach every [`SyslogTap`]; otherwise `/dev/log` belongs to something else or nobody).
+pub fn hub_pid() -> Option<u32> {
+    let pid: u32 = fs::read_to_string(Path::new(HUB_DIR).join("hub.pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (Path::new(&format!("/proc/{pid}")).exists() && dev_log_alive()).then_some(pid)
+}
+
 /// True when something answers on `/dev/log` (a real syslogd or a hub).
 fn dev_log_alive() -> bool {
     match UnixDatagram::unbound() {
@@ -151,6 +162,10 @@ fn try_become_hub() -> Option<UnixDatagram> {
     let sock = UnixDatagram::bind(DEV_LOG).ok()?;
     // Cyrus processes run as the cyrus user and must be able to send.
     let _ = fs::set_permissions(DEV_LOG, fs::Permissions::from_mode(0o666));
+    let _ = fs::write(
+        Path::new(HUB_DIR).join("hub.pid"),
+        std::process::id().to_string(),
+    );
     Some(sock)
     // lock released on drop
 }

@@ -191,3 +191,41 @@ fn drop_stops_master_and_tool_output_is_captured() {
     );
     assert!(!dir.exists());
 }
+
+#[tokio::test]
+async fn syslog_lines_reach_the_instance() {
+    if skip_without_cyrus("syslog_lines_reach_the_instance") {
+        return;
+    }
+    let inst = CyrusInstance::builder()
+        .pop3(false)
+        .sieve(false)
+        .start()
+        .unwrap();
+    let c = ImapClient::login_to(inst.imap_addr(), "admin", "adminpw")
+        .await
+        .unwrap();
+    c.logout().await.unwrap();
+    if testkit::syslog::hub_pid().is_none() {
+        eprintln!(
+            "*** syslog_lines_reach_the_instance: /dev/log is not a testkit hub; not checked ***"
+        );
+        return;
+    }
+    for _ in 0..100 {
+        if inst
+            .syslog_lines()
+            .iter()
+            .any(|l| l.contains("admin plaintext User logged in"))
+        {
+            assert!(
+                inst.syslog_lines()
+                    .iter()
+                    .all(|l| l.starts_with(inst.syslog_tag()))
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no login line in {:?}", inst.syslog_lines());
+}

@@ -98,6 +98,24 @@ async fn populate(m: &CyrusInstance) {
     bob.uid_store("1", "+FLAGS", &["\\Seen"]).await.unwrap();
     bob.logout().await.unwrap();
 
+    let mut sv = testkit::managesieve::SieveClient::connect(
+        m.sieve_addr().unwrap(),
+        "alice",
+        "admin",
+        "adminpw",
+    )
+    .await
+    .unwrap();
+    sv.put_script(
+        "main",
+        b"require \"fileinto\";\nif header :contains \"subject\" \"work\" { fileinto \"Work\"; }\n",
+    )
+    .await
+    .unwrap();
+    sv.put_script("spare", b"keep;\n").await.unwrap();
+    sv.set_active("main").await.unwrap();
+    sv.logout().await.unwrap();
+
     testkit::lmtp::deliver_ok(
         m.lmtp_addr(),
         "x@example.com",

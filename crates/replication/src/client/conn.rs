@@ -1,0 +1,507 @@
+//! The client end of one csync connection (csync §1): connect (TCP `host:port`, or a UNIX
+//! socket path), read the banner, AUTHENTICATE PLAIN, COMPRESS DEFLATE when offered, then send
+//! GET/APPLY/RESTART/NOOP/EXIT and collect `*` data lines up to the status line.
+//!
+//! Blocking I/O on purpose: a sync_client does one thing at a time, and a blocking writer lets
+//! file literals stream straight from the message file to the (possibly compressing) socket,
+//! so memory stays bounded whatever the message size.
+//!
+//! Owns: transport, framing, the verbose protocol copy on stderr (`-v -v`).
+//! Must not: decide what to sync, or touch the mailstore.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use csync_proto::{
+    FileSink, FileSource, Keyed, NoFiles, ParseLimits, Parsed, Response, ResponseParser,
+    ResultCode, Serializer, StatusKind, cmd::ResponseData,
+};
+use flate2::Compression;
+
+use super::error::SyncErr;
+
+/// Where and how to connect (replication-behaviour §2.6).
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port`, or an absolute UNIX socket path.
+    pub server: String,
+    /// The server name as the user wrote it (for messages).
+    pub display: String,
+    pub authname: Option<String>,
+    pub password: Option<String>,
+    pub realm: Option<String>,
+    /// `/noauth`, or a UNIX socket (sync_server treats that peer as an admin).
+    pub noauth: bool,
+    pub timeout: Duration,
+}
+
+impl Target {
+    /// Parse `-S`/`sync_host` forms: `host`, `host:port`, `host:port/tls`, `host:port/noauth`,
+    /// `/path/to/socket`. `port` is `sync_port` (default `csync`, i.e. 2005).
+    pub fn parse(server: &str, port: Option<&str>) -> Result<Target, String> {
+        let mut t = Target {
+            server: String::new(),
+            display: server.to_owned(),
+            authname: None,
+            password: None,
+            realm: None,
+            noauth: false,
+            timeout: Duration::from_secs(1800),
+        };
+        if server.starts_with('/') {
+            t.server = server.to_owned();
+            t.noauth = true;
+            return Ok(t);
+        }
+        let (hostport, flags) = match server.split_once('/') {
+            Some((a, b)) => (a, Some(b)),
+            None => (server, None),
+        };
+        match flags {
+            None => {}
+            Some("noauth") => t.noauth = true,
+            Some("tls") => return Err(format!("TLS to '{server}' is not supported")),
+            Some(other) => return Err(format!("unknown connection option /{other}")),
+        }
+        let (host, p) = match hostport.split_once(':') {
+            Some((h, p)) => (h, p.to_owned()),
+            None => (hostport, port.unwrap_or("csync").to_owned()),
+        };
+        let p = match p.as_str() {
+            "csync" => "2005".to_owned(),
+            "imap" => "143".to_owned(),
+            _ => p,
+        };
+        if p.parse::<u16>().is_err() {
+            return Err(format!("unknown service '{p}'"));
+        }
+        t.server = format!("{host}:{p}");
+        Ok(t)
+    }
+}
+
+#[derive(Debug)]
+enum Raw {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Raw {
+    fn try_clone(&self) -> io::Result<Raw> {
+        Ok(match self {
+            Raw::Tcp(s) => Raw::Tcp(s.try_clone()?),
+            Raw::Unix(s) => Raw::Unix(s.try_clone()?),
+        })
+    }
+    fn shutdown(&self) {
+        let _ = match self {
+            Raw::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            Raw::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+impl Read for Raw {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Raw::Tcp(s) => s.read(buf),
+            Raw::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Raw {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Raw::Tcp(s) => s.write(buf),
+            Raw::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Raw::Tcp(s) => s.flush(),
+            Raw::Unix(s) => s.flush(),
+        }
+    }
+}
+
+/// Copies everything written to stderr as well (`-v -v`).
+struct Tee<W: Write> {
+    inner: W,
+    on: bool,
+}
+
+impl<W: Write> Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if self.on {
+            let _ = io::stderr().write_all(&buf[..n]);
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Capabilities from the banner (csync §1.3).
+#[derive(Debug, Clone, Default)]
+pub struct Capabilities {
+    pub sasl: Vec<String>,
+    pub starttls: bool,
+    pub compress: bool,
+    pub sieve_mailbox: bool,
+}
+
+/// A connected, authenticated csync session.
+pub struct SyncConn {
+    raw: Raw,
+    reader: Box<dyn Read + Send>,
+    writer: Tee<BufWriter<Box<dyn Write + Send>>>,
+    rbuf: Vec<u8>,
+    rpos: usize,
+    parser: ResponseParser,
+    trace: bool,
+    pub caps: Capabilities,
+    compressed: bool,
+}
+
+impl std::fmt::Debug for SyncConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncConn")
+            .field("caps", &self.caps)
+            .field("compressed", &self.compressed)
+            .finish()
+    }
+}
+
+fn limits() -> ParseLimits {
+    ParseLimits {
+        // Replies carry mailbox states and, for GET FETCH, whole messages.
+        max_literal_in_memory: 64 << 20,
+        ..ParseLimits::default()
+    }
+}
+
+/// What a GET/APPLY produced.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub data: Vec<ResponseData>,
+}
+
+impl SyncConn {
+    /// Connect, read the banner, authenticate, and switch on compression when offered.
+    /// `require_compress` is `-z`.
+    pub fn open(t: &Target, trace: bool, require_compress: bool) -> Result<SyncConn, SyncErr> {
+        let raw = if t.server.starts_with('/') {
+            let s = UnixStream::connect(&t.server)?;
+            s.set_read_timeout(Some(t.timeout))?;
+            Raw::Unix(s)
+        } else {
+            let s = TcpStream::connect(&t.server)?;
+            s.set_nodelay(true)?;
+            s.set_read_timeout(Some(t.timeout))?;
+            Raw::Tcp(s)
+        };
+        let reader: Box<dyn Read + Send> = Box::new(raw.try_clone()?);
+        let writer: Box<dyn Write + Send> = Box::new(raw.try_clone()?);
+        let mut c = SyncConn {
+            raw,
+            reader,
+            writer: Tee {
+                inner: BufWriter::with_capacity(64 << 10, writer),
+                on: trace,
+            },
+            rbuf: Vec::with_capacity(64 << 10),
+            rpos: 0,
+            parser: ResponseParser::new(csync_proto::Flavour::Csync, limits()),
+            trace,
+            caps: Capabilities::default(),
+            compressed: false,
+        };
+        c.banner()?;
+        if !t.noauth {
+            c.authenticate(t)?;
+        }
+        if c.caps.compress {
+            match c.simple("COMPRESS DEFLATE") {
+                Ok(()) => c.start_compress()?,
+                Err(SyncErr::Remote { .. }) => {
+                    tracing::info!("Failed to enable compression, continuing uncompressed");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if require_compress && !c.compressed {
+            return Err(SyncErr::CompressRequired(t.display.clone()));
+        }
+        Ok(c)
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
+    }
+
+    fn banner(&mut self) -> Result<(), SyncErr> {
+        self.parser.set_banner_mode(true);
+        let r = loop {
+            match self.read_response(&mut csync_proto::DiscardSink::default())? {
+                Response::Capability { name, params } => {
+                    let p: Vec<String> = params
+                        .iter()
+                        .map(|p| String::from_utf8_lossy(p).into_owned())
+                        .collect();
+                    match name.to_ascii_uppercase().as_slice() {
+                        b"SASL" => self.caps.sasl = p,
+                        b"STARTTLS" => self.caps.starttls = true,
+                        b"COMPRESS" => {
+                            self.caps.compress = p.iter().any(|x| x.eq_ignore_ascii_case("DEFLATE"))
+                        }
+                        b"SIEVE-MAILBOX" => self.caps.sieve_mailbox = true,
+                        _ => {}
+                    }
+                }
+                Response::Untagged(s) if s.kind == StatusKind::Ok => break Ok(()),
+                Response::Untagged(s) => {
+                    break Err(SyncErr::Protocol(format!(
+                        "bad banner: {}",
+                        String::from_utf8_lossy(&s.text)
+                    )));
+                }
+                Response::Fatal(t) => {
+                    break Err(SyncErr::Protocol(String::from_utf8_lossy(&t).into_owned()));
+                }
+                other => break Err(SyncErr::Protocol(format!("bad banner line {other:?}"))),
+            }
+        };
+        self.parser.set_banner_mode(false);
+        r
+    }
+
+    fn authenticate(&mut self, t: &Target) -> Result<(), SyncErr> {
+        if !self.caps.sasl.iter().any(|m| m.eq_ignore_ascii_case("PLAIN")) {
+            return Err(SyncErr::Auth(format!(
+                "no usable mechanism (server offers: {})",
+                self.caps.sasl.join(" ")
+            )));
+        }
+        let authcid = match (&t.authname, &t.realm) {
+            (Some(a), _) => a.clone(),
+            (None, _) => return Err(SyncErr::Auth("sync_authname is not set".into())),
+        };
+        let creds = auth::Credentials {
+            authcid,
+            authzid: None,
+            password: t.password.clone().unwrap_or_default(),
+        };
+        let mut mech = auth::ClientMechanism::new(auth::Mechanism::Plain, creds)
+            .map_err(|e| SyncErr::Auth(e.to_string()))?;
+        let ir = mech.initial_response().unwrap_or_default();
+        let line = format!(
+            "AUTHENTICATE PLAIN {}\r\n",
+            auth::b64::encode_initial_response(&ir)
+        );
+        self.write_raw(line.as_bytes())?;
+        self.flush()?;
+        loop {
+            match self.read_response(&mut csync_proto::DiscardSink::default())? {
+                Response::Status(s) if s.kind == StatusKind::Ok => return Ok(()),
+                Response::Status(s) => {
+                    return Err(SyncErr::Auth(String::from_utf8_lossy(&s.text).into_owned()));
+                }
+                Response::Continuation(_) => {
+                    // PLAIN has no second round: cancel.
+                    self.write_raw(b"*\r\n")?;
+                    self.flush()?;
+                }
+                other => {
+                    return Err(SyncErr::Auth(format!("unexpected reply {other:?}")));
+                }
+            }
+        }
+    }
+
+    fn start_compress(&mut self) -> Result<(), SyncErr> {
+        if self.rpos < self.rbuf.len() {
+            return Err(SyncErr::Protocol("data after COMPRESS reply".into()));
+        }
+        self.flush()?;
+        let r = self.raw.try_clone()?;
+        let w = self.raw.try_clone()?;
+        self.reader = Box::new(flate2::read::DeflateDecoder::new(r));
+        let enc: Box<dyn Write + Send> =
+            Box::new(flate2::write::DeflateEncoder::new(w, Compression::fast()));
+        self.writer = Tee {
+            inner: BufWriter::with_capacity(64 << 10, enc),
+            on: self.trace,
+        };
+        self.compressed = true;
+        Ok(())
+    }
+
+    fn write_raw(&mut self, b: &[u8]) -> Result<(), SyncErr> {
+        self.writer.write_all(b)?;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SyncErr> {
+        self.writer.flush()?;
+        Ok(())
+    }
+
+    fn read_response(&mut self, sink: &mut dyn FileSink) -> Result<Response, SyncErr> {
+        loop {
+            if self.rpos < self.rbuf.len() {
+                let start = self.rpos;
+                let (n, p) = self
+                    .parser
+                    .feed(&self.rbuf[self.rpos..], sink)
+                    .map_err(|e| SyncErr::Protocol(format!("bad response: {e:?}")))?;
+                self.rpos += n;
+                if self.trace {
+                    let _ = io::stderr().write_all(&self.rbuf[start..self.rpos]);
+                }
+                if let Parsed::Complete(r) = p {
+                    return Ok(r);
+                }
+                continue;
+            }
+            self.rbuf.clear();
+            self.rpos = 0;
+            self.rbuf.resize(64 << 10, 0);
+            let n = match self.reader.read(&mut self.rbuf) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.rbuf.clear();
+                    return Err(e.into());
+                }
+            };
+            self.rbuf.truncate(n);
+            if n == 0 {
+                return Err(SyncErr::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed by replica",
+                )));
+            }
+        }
+    }
+
+    /// Read data lines up to the status line of the current command.
+    fn finish(&mut self, sink: &mut dyn FileSink) -> Result<Reply, SyncErr> {
+        let mut reply = Reply::default();
+        loop {
+            match self.read_response(sink)? {
+                Response::Data(k) => {
+                    let d = ResponseData::from_keyed(&k).map_err(|e| {
+                        SyncErr::Protocol(format!(
+                            "bad data line {}: {e}",
+                            String::from_utf8_lossy(&k.key)
+                        ))
+                    })?;
+                    reply.data.push(d);
+                }
+                Response::Status(s) => {
+                    return match s.kind {
+                        StatusKind::Ok => Ok(reply),
+                        StatusKind::Bye => Err(SyncErr::Bye),
+                        StatusKind::No => Err(SyncErr::Remote {
+                            code: s.code.clone(),
+                            text: String::from_utf8_lossy(&s.text).into_owned(),
+                        }),
+                        _ => Err(SyncErr::Protocol(format!(
+                            "{} {}",
+                            s.kind.as_str(),
+                            String::from_utf8_lossy(&s.text)
+                        ))),
+                    };
+                }
+                Response::Untagged(s) if s.kind == StatusKind::Bye => return Err(SyncErr::Bye),
+                Response::Fatal(t) => {
+                    return Err(SyncErr::Protocol(String::from_utf8_lossy(&t).into_owned()));
+                }
+                other => return Err(SyncErr::Protocol(format!("unexpected {other:?}"))),
+            }
+        }
+    }
+
+    /// `NOOP`, `RESTART`, `EXIT`, `COMPRESS DEFLATE`: one line, one status.
+    pub fn simple(&mut self, line: &str) -> Result<(), SyncErr> {
+        self.write_raw(line.as_bytes())?;
+        self.write_raw(b"\r\n")?;
+        self.flush()?;
+        self.finish(&mut csync_proto::DiscardSink::default())
+            .map(|_| ())
+    }
+
+    /// Send `GET <keyed>` or `APPLY <keyed>` and wait for the answer.
+    pub fn command(&mut self, verb: &str, k: &Keyed) -> Result<Reply, SyncErr> {
+        self.command_with(verb, k, &mut NoFiles, &mut csync_proto::DiscardSink::default())
+    }
+
+    /// Like [`SyncConn::command`] with file literal bodies supplied by `files` and received ones
+    /// going to `sink`.
+    pub fn command_with(
+        &mut self,
+        verb: &str,
+        k: &Keyed,
+        files: &mut dyn FileSource,
+        sink: &mut dyn FileSink,
+    ) -> Result<Reply, SyncErr> {
+        self.writer.write_all(verb.as_bytes())?;
+        self.writer.write_all(b" ")?;
+        Serializer::new(csync_proto::Role::Client).keyed(&mut self.writer, k, files)?;
+        self.writer.write_all(b"\r\n")?;
+        self.flush()?;
+        self.finish(sink)
+    }
+
+    /// `EXIT`, reading (and ignoring) one reply line, then close.
+    pub fn exit(mut self) {
+        let _ = self.simple("EXIT");
+        self.raw.shutdown();
+    }
+
+    /// Close without EXIT (after an I/O error).
+    pub fn abort(self) {
+        self.raw.shutdown();
+    }
+}
+
+/// Streams message files from disk for APPLY MESSAGE: `FileRef(i)` is `paths[i]`.
+#[derive(Debug)]
+pub struct PathFiles<'a> {
+    pub paths: &'a [PathBuf],
+}
+
+impl FileSource for PathFiles<'_> {
+    fn copy_body(&mut self, file: &csync_proto::FileLit, out: &mut dyn Write) -> io::Result<()> {
+        let p = usize::try_from(file.body.0)
+            .ok()
+            .and_then(|i| self.paths.get(i))
+            .ok_or_else(|| io::Error::other("unknown file reference"))?;
+        let f = File::open(p)?;
+        let n = io::copy(&mut f.take(file.size), out)?;
+        if n != file.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{} shrank while sending", p.display()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// True for the remote codes the Cyrus client treats as "nothing there" on GETs.
+pub fn is_nonexistent(e: &SyncErr) -> bool {
+    matches!(
+        e,
+        SyncErr::Remote {
+            code: Some(ResultCode::MailboxNonexistent),
+            ..
+        }
+    )
+}

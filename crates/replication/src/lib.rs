@@ -23,3 +23,4 @@
 pub mod deflate;
 pub mod server;
 pub mod stage;
+pub mod client;

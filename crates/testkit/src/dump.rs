@@ -100,6 +100,15 @@ pub struct DumpOptions {
 }
 
 impl DumpOptions {
+    /// Options for a [`CyrusInstance`]: its admin, its users, sieve from its `sievedir`.
+    pub fn for_cyrus(inst: &CyrusInstance) -> Self {
+        let (a, p) = inst.admin();
+        let mut o = DumpOptions::new(a, p);
+        o.users = inst.users().iter().map(|(u, _)| u.clone()).collect();
+        o.sieve = SieveSource::CyrusDir(inst.sieve_dir());
+        o
+    }
+
     /// Defaults for an admin login.
     pub fn new(admin: &str, password: &str) -> Self {
         DumpOptions {
@@ -184,11 +193,7 @@ struct Namespace {
 impl ServerDump {
     /// Reads a Cyrus instance made by [`CyrusInstance`] (sieve from its `sievedir`).
     pub async fn of_cyrus(inst: &CyrusInstance) -> Result<ServerDump> {
-        let (a, p) = inst.admin();
-        let mut o = DumpOptions::new(a, p);
-        o.users = inst.users().iter().map(|(u, _)| u.clone()).collect();
-        o.sieve = SieveSource::CyrusDir(inst.sieve_dir());
-        Self::collect(inst.imap_addr(), &o).await
+        Self::collect(inst.imap_addr(), &DumpOptions::for_cyrus(inst)).await
     }
 
     /// Reads the state of the server at `addr` (see the module docs).

@@ -14,7 +14,25 @@
 //!   [`CyrusInstance::diagnostics`]).
 //!
 //! Tests that need Cyrus start with [`skip_without_cyrus`], which prints a loud notice and
-//! returns true when `/usr/lib/cyrus/bin/master` is absent.
+//! returns true when `/usr/lib/cyrus/bin/master` is absent. `.ci/install-cyrus` installs it.
+//!
+//! [`CyrusInstance`] is blocking (it starts processes); [`ImapClient`], [`ServerDump`] and the
+//! LMTP/ManageSieve helpers are async (tokio). In a `#[tokio::test(flavor = "multi_thread")]`
+//! wrap blocking calls such as [`CyrusInstance::run_tool`] in
+//! `tokio::task::block_in_place`, or use `spawn_blocking`. [`ImapClient::from_stream`] takes any
+//! `AsyncRead + AsyncWrite` stream, so it also drives an in-process server.
+//!
+//! Comparing a Cyrus master with our replica: `DumpOptions::for_cyrus(&cyrus)` for the Cyrus
+//! side; for ours, `DumpOptions::new(admin, pw)` with `users` and
+//! `sieve = SieveSource::Provided(..)`, then [`diff`]. Cyrus-computed annotations
+//! ([`dump::COMPUTED_ANNOTATIONS`]) are left out of dumps.
+//!
+//! Cyrus 3.6.1 facts the harness relies on (checked by this crate's tests): RFC 8474
+//! `MAILBOXID` is offered (`OBJECTID`) and equals the mailbox uniqueid; `DIGEST.SHA1` is the
+//! SHA-1 of the whole message; server annotations (mailbox `""`) are not replicated; a user's
+//! `\Seen` on another user's folder travels with that *reader's* `sync_client -u`; the admin
+//! has no `r`/`i` on non-user mailboxes unless an ACL grants it; with `sync_log_channels` only
+//! `configdirectory/sync/<channel>/log` is written.
 //!
 //! # Example
 //!

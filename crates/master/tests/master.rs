@@ -495,7 +495,8 @@ fn master_program_signals_pidfile_and_no_child_left_behind() {
     let conf_text = |port: u16| {
         format!(
             "START {{\n syncclient cmd=\"master-test-service --sync-client {log} -r\"\n}}\n\
-             SERVICES {{\n imap cmd=\"master-test-service\" listen=\"127.0.0.1:{port}\"\n}}\n\
+             SERVICES {{\n imap cmd=\"master-test-service\" listen=\"127.0.0.1:{port}\"\n \
+             nosuch cmd=\"master-test-service\" listen=\"cyrusrsnosuch\"\n}}\n\
              DAEMON {{\n idled cmd=\"master-test-service --daemon {log}\"\n}}\n\
              EVENTS {{\n tick cmd=\"master-test-service --touch {log} tick\" period=30\n}}\n",
             log = log.display()
@@ -580,9 +581,60 @@ fn master_program_signals_pidfile_and_no_child_left_behind() {
         "attempting clean shutdown on signal",
         "All children have exited, closing down",
         "signaled to death by signal 9 (Killed)",
+        "port 'cyrusrsnosuch' not found in /etc/services: add `cyrusrsnosuch <port>/tcp` to \
+         /etc/services, disabling nosuch",
     ] {
         assert!(text.contains(needle), "{needle} missing in:\n{text}");
     }
+}
+
+#[test]
+fn master_program_daemon_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let conf = d.join("cyrus.conf");
+    let imapd = d.join("imapd.conf");
+    let pidfile = d.join("master.pid");
+    write(&imapd, &format!("configdirectory: {}\n", d.display()));
+    write(
+        &conf,
+        &format!(
+            "SERVICES {{\n imap cmd=\"master-test-service\" listen=\"127.0.0.1:{port}\"\n}}\n"
+        ),
+    );
+    let run = |extra: &[&str]| {
+        std::process::Command::new(SVC)
+            .arg("--master")
+            .args(extra)
+            .arg("-M")
+            .arg(&conf)
+            .arg("-C")
+            .arg(&imapd)
+            .arg("-p")
+            .arg(&pidfile)
+            .output()
+            .unwrap()
+    };
+    let both = run(&["-d", "-D"]);
+    assert_eq!(both.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("Unable to be both debug and daemon"));
+    // The parent returns once the daemon holds the pid file.
+    let out = run(&["-d", "-L", d.join("log").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let daemon: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let guard = scopeguard(daemon);
+    let g = wait_until("imap", Duration::from_secs(10), || greet_tcp(port));
+    kill(daemon, libc::SIGTERM);
+    wait_until("daemon exit", Duration::from_secs(20), || {
+        (!alive(daemon) && !pidfile.exists()).then_some(())
+    });
+    std::mem::forget(guard);
+    assert!(!alive(pid_of(&g)));
 }
 
 /// Kills master (SIGKILL to its process group, which it leads) if the test fails midway.

@@ -1,16 +1,16 @@
-//! Cyrus 3.6 replication ("csync"): the replica side now, the master side (sync_client) later.
+//! Cyrus 3.6 replication ("csync"): the replica side and the master side.
 //!
 //! Owns: [`server`] — `sync_server` and the replica half of replication over the IMAP port;
-//! [`stage`] — the per-session reserve list of message files; [`deflate`] — the raw DEFLATE
-//! layer of `COMPRESS DEFLATE`.
+//! [`stage`] — the replica's per-session reserve list of message files; [`client`] —
+//! `sync_client` (see its module docs).
 //! Must not: parse or serialise csync itself (that is `csync-proto`), or store anything except
 //! through `mailstore`.
 //!
 //! # Entry points
 //!
 //! * `sync_server`: [`server::session::serve_listener`] (accept loop) or
-//!   [`server::session::run`] (one connection), with a [`server::ServerOptions`] built by
-//!   [`server::session::options_from_conf`].
+//!   [`server::session::run`] (one `net::Conn`), with a [`server::session::SessionConfig`]
+//!   whose [`server::ServerOptions`] come from [`server::session::options_from_conf`].
 //! * imapd (`SYNCAPPLY`/`SYNCGET`/`SYNCRESTART`/`SYNCRESTORE`, csync §1.12): keep one
 //!   [`server::SyncCore::imap`] per IMAP connection once an admin has authenticated, and
 //!   advertise `X-REPLICATION` to admins. When a tagged line's command word is one of those,
@@ -20,7 +20,6 @@
 //!   `consumed` bytes. `feed` blocks on the mailstore: call it from `spawn_blocking`.
 #![forbid(unsafe_code)]
 
-pub mod deflate;
 pub mod server;
 pub mod stage;
 pub mod client;

@@ -117,9 +117,7 @@ impl Staging {
     pub fn body(&self, partition: &str, guid: &Guid) -> Option<StagedBody> {
         let (path, size) = match self.files.get(&(partition.to_owned(), *guid))? {
             Staged::Uploaded(b) => (b.path().to_owned(), b.size()),
-            Staged::Linked { path, size } | Staged::InPlace { path, size } => {
-                (path.clone(), *size)
-            }
+            Staged::Linked { path, size } | Staged::InPlace { path, size } => (path.clone(), *size),
         };
         Some(StagedBody::from_verified_file(path, partition, *guid, size))
     }

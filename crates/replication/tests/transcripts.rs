@@ -116,7 +116,11 @@ fn feed_all(core: &mut SyncCore, mut input: &[u8]) -> Vec<u8> {
 
 fn show(b: &[u8]) -> String {
     let s = String::from_utf8_lossy(b);
-    if s.len() > 3000 { format!("{}…", &s[..3000]) } else { s.into_owned() }
+    if s.len() > 3000 {
+        format!("{}…", &s[..3000])
+    } else {
+        s.into_owned()
+    }
 }
 
 fn replay(store: &Arc<Store>, file: &str) -> usize {
@@ -130,7 +134,11 @@ fn replay(store: &Arc<Store>, file: &str) -> usize {
             let core = SyncCore::csync(store.clone(), options(), "test", false);
             let mut banner = Vec::new();
             core.banner(&mut banner);
-            assert_eq!(show(&banner), show(&conn.banner), "{file} conn {ci}: banner");
+            assert_eq!(
+                show(&banner),
+                show(&conn.banner),
+                "{file} conn {ci}: banner"
+            );
             core
         };
         for (si, (client, server)) in conn.steps.iter().enumerate() {

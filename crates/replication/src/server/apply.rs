@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use csync_proto::cmd::{
-    Annotation as WireAnnotation, ApplyCommand, IntermediateMailbox, Mailbox, MailboxApply,
-    Record, ResponseData,
+    Annotation as WireAnnotation, ApplyCommand, IntermediateMailbox, Mailbox, MailboxApply, Record,
+    ResponseData,
 };
 use csync_proto::{ResultCode, SyncError};
 use mailstore::crc::{crcs_match, mailbox_crcs};
@@ -122,9 +122,14 @@ pub(crate) fn run(r: &mut Replica, cmd: ApplyCommand, out: &mut dyn Write) -> Re
             };
             let modseq = match q.modseq {
                 Some(m) => m,
-                None => store.quota(&root).map_err(store_err)?.map_or(Modseq(0), |q| q.modseq),
+                None => store
+                    .quota(&root)
+                    .map_err(store_err)?
+                    .map_or(Modseq(0), |q| q.modseq),
             };
-            store.set_quota(&root, limits, Some(modseq)).map_err(store_err)
+            store
+                .set_quota(&root, limits, Some(modseq))
+                .map_err(store_err)
         }
         ApplyCommand::Unquota(root) => {
             store.remove_quota(&mbox(&root)?).map_err(store_err)?;
@@ -181,7 +186,10 @@ pub(crate) fn run(r: &mut Replica, cmd: ApplyCommand, out: &mut dyn Write) -> Re
             None => Ok(()),
         },
         ApplyCommand::Unsieve { userid, filename } => match filename.strip_suffix(".script") {
-            Some(name) => store.delete_sieve(&userid, name).map(drop).map_err(store_err),
+            Some(name) => store
+                .delete_sieve(&userid, name)
+                .map(drop)
+                .map_err(store_err),
             None => Ok(()),
         },
         ApplyCommand::ActivateSieve { userid, filename } => {
@@ -196,9 +204,7 @@ pub(crate) fn run(r: &mut Replica, cmd: ApplyCommand, out: &mut dyn Write) -> Re
             if !known {
                 return Err(NONEXISTENT);
             }
-            store
-                .activate_sieve(&userid, Some(name))
-                .map_err(store_err)
+            store.activate_sieve(&userid, Some(name)).map_err(store_err)
         }
         ApplyCommand::UnactivateSieve { userid } => {
             store.activate_sieve(&userid, None).map_err(store_err)
@@ -251,7 +257,9 @@ fn apply_intermediate(r: &Replica, i: &IntermediateMailbox) -> Res<()> {
         mbtype,
         partition: old.as_ref().and_then(|e| e.partition.clone()),
         acl: old.as_ref().and_then(|e| e.acl.clone()),
-        uidvalidity: old.as_ref().map_or(types::UidValidity(0), |e| e.uidvalidity),
+        uidvalidity: old
+            .as_ref()
+            .map_or(types::UidValidity(0), |e| e.uidvalidity),
         createdmodseq: i.createdmodseq.unwrap_or(Modseq(0)),
         foldermodseq: i.highestmodseq,
         mtime: r.store.now(),
@@ -452,7 +460,10 @@ fn apply_mailbox(r: &mut Replica, m: &Mailbox) -> Res<()> {
     let partition = m.partition.clone().ok_or(BAD)?;
     let acl = m.acl.clone().ok_or(BAD)?;
     if store.partition_root(&partition).is_err() {
-        tracing::warn!("APPLY MAILBOX {}: unknown partition {partition}", m.mboxname);
+        tracing::warn!(
+            "APPLY MAILBOX {}: unknown partition {partition}",
+            m.mboxname
+        );
         return Err(SyncError::Unknown);
     }
 
@@ -555,8 +566,16 @@ fn apply_mailbox(r: &mut Replica, m: &Mailbox) -> Res<()> {
             let id = e.uniqueid.as_str();
             let cur = t.header(id)?.unwrap_or_default();
             let existing = t.records(id)?;
-            let validity = if create { types::UidValidity(0) } else { e.uidvalidity };
-            let base = if create { MailboxHeader::default() } else { cur };
+            let validity = if create {
+                types::UidValidity(0)
+            } else {
+                e.uidvalidity
+            };
+            let base = if create {
+                MailboxHeader::default()
+            } else {
+                cur
+            };
             if let Err(err) = dry_run(m, records, &base, validity, &existing, force) {
                 return Ok(Err(err));
             }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use auth::{Admins, AuthContext, Mechanism, PasswordCheck, ServerMechanism, Step};
 use csync_proto::{
-    Command, CommandParser, Flavour, ParseError, ParseLimits, Parsed, Reply, SimpleVerb,
-    SyncError, ValueVerb,
+    Command, CommandParser, Flavour, ParseError, ParseLimits, Parsed, Reply, SimpleVerb, SyncError,
+    ValueVerb,
 };
 use mailstore::Store;
 
@@ -318,7 +318,11 @@ impl SyncCore {
                     );
                 }
                 if mechanism.is_empty() || !mechanism.iter().all(|&b| wire::is_atom_char(b)) {
-                    return (None, None, self.raw_line(out, tag, b"BAD Invalid mechanism"));
+                    return (
+                        None,
+                        None,
+                        self.raw_line(out, tag, b"BAD Invalid mechanism"),
+                    );
                 }
                 self.authenticate(&mechanism, initial_response.as_deref(), tag, out)
             }
@@ -427,7 +431,8 @@ impl SyncCore {
             Some(t) => match auth::b64::decode(t) {
                 Ok(v) => Some(v),
                 Err(_) => {
-                    let d = self.raw_line(out, tag, b"NO Error reading client response: bad base64");
+                    let d =
+                        self.raw_line(out, tag, b"NO Error reading client response: bad base64");
                     return (None, None, d);
                 }
             },

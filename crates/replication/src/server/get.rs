@@ -11,7 +11,9 @@ use csync_proto::cmd::{
     QuotaLimits as WireLimits, Record, ResponseData, SeenState as WireSeen, SieveEntry,
     SieveScript as WireScript, SystemFlags as WireSysFlags,
 };
-use csync_proto::{DValue, FileLit, FileRef, Keyed, NoFiles, ResultCode, Role, Serializer, SyncError};
+use csync_proto::{
+    DValue, FileLit, FileRef, Keyed, NoFiles, ResultCode, Role, Serializer, SyncError,
+};
 use mailstore::{
     Annotation, MailboxState, MbKind, MessageRecord, QuotaRoot, SeenState, SieveScript, Store,
 };
@@ -41,7 +43,10 @@ pub(crate) fn run(r: &mut Replica, cmd: &GetCommand, out: &mut dyn Write) -> Res
             for st in &boxes {
                 any_real |= st.entry.mbtype.is_real();
                 names.push(st.entry.name.clone());
-                data_line(out, &ResponseData::Mailbox(Box::new(wire_mailbox(store, st))))?;
+                data_line(
+                    out,
+                    &ResponseData::Mailbox(Box::new(wire_mailbox(store, st))),
+                )?;
             }
             for q in store.quota_roots_for(&names).map_err(store_err)? {
                 data_line(out, &ResponseData::Quota(wire_quota(&q)))?;
@@ -55,7 +60,10 @@ pub(crate) fn run(r: &mut Replica, cmd: &GetCommand, out: &mut dyn Write) -> Res
         GetCommand::Mailboxes(names) => {
             for name in names {
                 if let Some(st) = state(r, name)? {
-                    data_line(out, &ResponseData::Mailbox(Box::new(wire_mailbox(store, &st))))?;
+                    data_line(
+                        out,
+                        &ResponseData::Mailbox(Box::new(wire_mailbox(store, &st))),
+                    )?;
                 }
             }
             Ok(())
@@ -66,7 +74,10 @@ pub(crate) fn run(r: &mut Replica, cmd: &GetCommand, out: &mut dyn Write) -> Res
                     continue;
                 };
                 if let Some(st) = state(r, &e.name)? {
-                    data_line(out, &ResponseData::Mailbox(Box::new(wire_mailbox(store, &st))))?;
+                    data_line(
+                        out,
+                        &ResponseData::Mailbox(Box::new(wire_mailbox(store, &st))),
+                    )?;
                 }
             }
             Ok(())
@@ -163,7 +174,10 @@ pub(crate) fn run(r: &mut Replica, cmd: &GetCommand, out: &mut dyn Write) -> Res
         GetCommand::FetchSieve { userid, filename } => {
             let name = filename.strip_suffix(".script").ok_or(NONEXISTENT)?;
             let scripts = store.sieve_scripts(userid).map_err(store_err)?;
-            let s = scripts.into_iter().find(|s| s.name == name).ok_or(NONEXISTENT)?;
+            let s = scripts
+                .into_iter()
+                .find(|s| s.name == name)
+                .ok_or(NONEXISTENT)?;
             data_line(
                 out,
                 &ResponseData::SieveScript(WireScript {

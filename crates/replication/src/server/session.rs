@@ -12,19 +12,13 @@ use std::time::Duration;
 use auth::{Admins, PasswdFile};
 use config::{ImapdConf, Opt};
 use mailstore::Store;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
+use net::{Conn, Listener, TlsAcceptor};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::core::{Action, ServerOptions, SyncCore};
-use crate::deflate::Deflate;
 
 /// Read size; also the most plain input handed to the core at once.
 const READ_CHUNK: usize = 64 * 1024;
-
-/// A byte stream a session can run on (TCP, UNIX, TLS over either, in-memory pipes).
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// Settings of one listener.
 #[derive(Clone)]
@@ -80,29 +74,6 @@ fn local_hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// Load `tls_server_cert`/`tls_server_key` into an acceptor, if both are set.
-pub fn tls_from_conf(conf: &ImapdConf) -> io::Result<Option<TlsAcceptor>> {
-    let (Some(cert), Some(key)) = (
-        conf.string(Opt::TlsServerCert),
-        conf.string(Opt::TlsServerKey),
-    ) else {
-        return Ok(None);
-    };
-    let certs = rustls_pemfile::certs(&mut io::BufReader::new(std::fs::File::open(cert)?))
-        .collect::<Result<Vec<_>, _>>()?;
-    let key = rustls_pemfile::private_key(&mut io::BufReader::new(std::fs::File::open(key)?))?
-        .ok_or_else(|| io::Error::other(format!("no private key in {key}")))?;
-    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(io::Error::other)?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(io::Error::other)?;
-    Ok(Some(TlsAcceptor::from(Arc::new(cfg))))
-}
-
 /// Byte counts of a finished session (for the log).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
@@ -112,39 +83,27 @@ pub struct Stats {
 }
 
 struct Io {
-    stream: Box<dyn Stream>,
-    deflate: Option<Deflate>,
+    conn: Conn,
     stats: Stats,
 }
 
 impl Io {
-    async fn send(&mut self, plain: &[u8]) -> io::Result<()> {
-        if plain.is_empty() {
+    async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
             return Ok(());
         }
-        let mut zbuf;
-        let bytes = match &mut self.deflate {
-            Some(d) => {
-                zbuf = Vec::new();
-                d.compress(plain, &mut zbuf)?;
-                &zbuf[..]
-            }
-            None => plain,
-        };
         self.stats.bytes_out += bytes.len() as u64;
-        self.stream.write_all(bytes).await?;
-        self.stream.flush().await
+        self.conn.write_all(bytes).await?;
+        self.conn.flush().await
     }
 }
 
 /// Serve one connection until EXIT, EOF, timeout or error. `preauth`: a UNIX-socket peer
 /// (csync §1.1).
-pub async fn run(
-    stream: Box<dyn Stream>,
-    cfg: SessionConfig,
-    peer: String,
-    preauth: bool,
-) -> io::Result<Stats> {
+pub async fn run(conn: Conn, cfg: SessionConfig) -> io::Result<Stats> {
+    let peer = conn.peer_addr().to_owned();
+    // A UNIX-socket peer is the pre-authenticated admin (csync §1.1).
+    let preauth = peer == "unix";
     let mut opts = (*cfg.opts).clone();
     opts.tls_available = cfg.tls.is_some();
     let mut core = Some(Box::new(SyncCore::csync(
@@ -154,8 +113,7 @@ pub async fn run(
         preauth,
     )));
     let mut io = Io {
-        stream,
-        deflate: None,
+        conn,
         stats: Stats::default(),
     };
     let mut banner = Vec::new();
@@ -167,7 +125,7 @@ pub async fn run(
     let mut raw = vec![0u8; READ_CHUNK];
     let result = loop {
         if input.is_empty() {
-            let n = match tokio::time::timeout(cfg.idle_timeout, io.stream.read(&mut raw)).await {
+            let n = match tokio::time::timeout(cfg.idle_timeout, io.conn.read(&mut raw)).await {
                 Err(_) => {
                     tracing::info!(%peer, "idle timeout");
                     break Ok(());
@@ -177,17 +135,7 @@ pub async fn run(
                 Ok(Ok(n)) => n,
             };
             io.stats.bytes_in += n as u64;
-            match &mut io.deflate {
-                Some(d) => {
-                    if let Err(e) = d.decompress(&raw[..n], &mut input) {
-                        break Err(e);
-                    }
-                }
-                None => input.extend_from_slice(&raw[..n]),
-            }
-            if input.is_empty() {
-                continue;
-            }
+            input.extend_from_slice(&raw[..n]);
         }
         let Some(mut c) = core.take() else {
             break Ok(());
@@ -227,13 +175,13 @@ pub async fn run(
             None => {}
             Some(Action::Close) => break Ok(()),
             Some(Action::StartCompress) => {
-                let mut d = Deflate::new();
-                // Bytes that arrived after the COMPRESS line are already compressed.
-                let early = std::mem::take(&mut input);
-                if let Err(e) = d.decompress(&early, &mut input) {
-                    break Err(e);
+                if !input.is_empty() {
+                    // Cyrus clients wait for the OK; bytes sent before it cannot be decoded.
+                    tracing::warn!(%peer, "data pipelined after COMPRESS: closing");
+                    break Ok(());
                 }
-                io.deflate = Some(d);
+                io.conn.start_compress();
+                tracing::info!(%peer, "compress: DEFLATE active");
             }
             Some(Action::StartTls) => {
                 let Some(acceptor) = cfg.tls.clone() else {
@@ -241,13 +189,9 @@ pub async fn run(
                 };
                 // Input pipelined after STARTTLS is discarded (csync §1.6).
                 input.clear();
-                let plain = std::mem::replace(&mut io.stream, Box::new(tokio::io::join(tokio::io::empty(), tokio::io::sink())));
-                match acceptor.accept(plain).await {
-                    Ok(tls) => io.stream = Box::new(tls),
-                    Err(e) => {
-                        tracing::warn!(%peer, "TLS handshake failed: {e}");
-                        break Ok(());
-                    }
+                if let Err(e) = io.conn.start_tls(&acceptor).await {
+                    tracing::warn!(%peer, "TLS handshake failed: {e}");
+                    break Ok(());
                 }
                 let mut banner = Vec::new();
                 if let Some(c) = &mut core {
@@ -263,33 +207,20 @@ pub async fn run(
     if let Some(mut c) = core {
         let _ = tokio::task::spawn_blocking(move || c.end()).await;
     }
-    let _ = io.stream.shutdown().await;
+    let _ = io.conn.shutdown().await;
     result.map(|()| io.stats)
 }
 
-/// Accept connections until SIGTERM/SIGINT; one task per connection, each session logged.
-pub async fn serve_listener(listener: TcpListener, cfg: SessionConfig) -> io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = term.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-        };
-        let (sock, addr) = match accepted {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!("accept: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let _ = sock.set_nodelay(true);
+/// Accept connections until SIGTERM/SIGINT/SIGQUIT; one task per connection, each session
+/// logged.
+pub async fn serve_listener(listener: Listener, cfg: SessionConfig) -> io::Result<()> {
+    tracing::info!("listening on {}", listener.local_addr());
+    net::serve(listener, move |conn: Conn| {
         let cfg = cfg.clone();
-        tokio::spawn(async move {
-            let peer = addr.to_string();
+        async move {
+            let peer = conn.peer_addr().to_owned();
             tracing::info!(%peer, "connection opened");
-            match run(Box::new(sock), cfg, peer.clone(), false).await {
+            match run(conn, cfg).await {
                 Ok(s) => tracing::info!(
                     %peer,
                     "connection closed: {} commands, {} bytes in, {} bytes out",
@@ -299,8 +230,7 @@ pub async fn serve_listener(listener: TcpListener, cfg: SessionConfig) -> io::Re
                 ),
                 Err(e) => tracing::info!(%peer, "connection closed: {e}"),
             }
-        });
-    }
-    tracing::info!("shutting down");
-    Ok(())
+        }
+    })
+    .await
 }

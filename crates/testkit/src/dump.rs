@@ -15,15 +15,14 @@
 //! Must not: change server state (no SELECT, no STORE, no `\Seen` side effects).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use sha1::{Digest as _, Sha1};
 
 use crate::cyrus::CyrusInstance;
 use crate::imap::{ImapClient, Value};
+use crate::managesieve::SieveClient;
 
 /// Annotation names (suffixes after `/shared` or `/private`) that a server computes and that are
 /// not expected to match between peers (timestamps, sizes, checksums, disk space, ids compared
@@ -47,13 +46,17 @@ pub const COMPUTED_ANNOTATIONS: &[&str] = &[
 ];
 
 /// Where sieve scripts come from.
+///
+/// Cyrus 3.6.1 keeps scripts as messages in a `user/<name>/#sieve` mailbox (Subject = name,
+/// `\Flagged` = active) that IMAP cannot select, plus bytecode under `sievedir`; ManageSieve
+/// is the way to read them.
 #[derive(Debug, Clone, Default)]
 pub enum SieveSource {
     /// Do not dump sieve.
     #[default]
     None,
-    /// A Cyrus `sievedir` (`<dir>/<hash>/<user>/<name>.script`, `defaultbc` → active).
-    CyrusDir(PathBuf),
+    /// A ManageSieve server: LISTSCRIPTS and GETSCRIPT as each user (admin acting as the user).
+    ManageSieve(SocketAddr),
     /// Already collected (e.g. from our mailstore).
     Provided(BTreeMap<String, SieveUser>),
 }
@@ -97,15 +100,20 @@ pub struct DumpOptions {
     pub user_prefix: String,
     /// Messages per body FETCH.
     pub batch: usize,
+    /// Leave out mailboxes named `.../#sieve` (Cyrus's script store; IMAP cannot select it and
+    /// the sieve section covers its contents). Default true.
+    pub skip_sieve_mailboxes: bool,
 }
 
 impl DumpOptions {
-    /// Options for a [`CyrusInstance`]: its admin, its users, sieve from its `sievedir`.
+    /// Options for a [`CyrusInstance`]: its admin, its users, sieve over its ManageSieve port.
     pub fn for_cyrus(inst: &CyrusInstance) -> Self {
         let (a, p) = inst.admin();
         let mut o = DumpOptions::new(a, p);
         o.users = inst.users().iter().map(|(u, _)| u.clone()).collect();
-        o.sieve = SieveSource::CyrusDir(inst.sieve_dir());
+        if let Some(a) = inst.sieve_addr() {
+            o.sieve = SieveSource::ManageSieve(a);
+        }
         o
     }
 
@@ -120,6 +128,7 @@ impl DumpOptions {
             sieve: SieveSource::None,
             user_prefix: "user/".into(),
             batch: 100,
+            skip_sieve_mailboxes: true,
         }
     }
 }
@@ -191,13 +200,18 @@ struct Namespace {
 }
 
 impl ServerDump {
-    /// Reads a Cyrus instance made by [`CyrusInstance`] (sieve from its `sievedir`).
+    /// Reads a Cyrus instance made by [`CyrusInstance`] (see [`DumpOptions::for_cyrus`]).
     pub async fn of_cyrus(inst: &CyrusInstance) -> Result<ServerDump> {
         Self::collect(inst.imap_addr(), &DumpOptions::for_cyrus(inst)).await
     }
 
     /// Reads the state of the server at `addr` (see the module docs).
     pub async fn collect(addr: SocketAddr, o: &DumpOptions) -> Result<ServerDump> {
+        // Boxed: the state machine is large and tests often run on small thread stacks.
+        Box::pin(Self::collect_inner(addr, o)).await
+    }
+
+    async fn collect_inner(addr: SocketAddr, o: &DumpOptions) -> Result<ServerDump> {
         let mut dump = ServerDump::default();
         let mut admin = ImapClient::login_to(addr, &o.admin, &o.password).await?;
         let mut names: Vec<String> = admin
@@ -208,6 +222,9 @@ impl ServerDump {
             .collect();
         names.sort();
         names.dedup();
+        if o.skip_sieve_mailboxes {
+            names.retain(|n| n.rsplit('/').next() != Some("#sieve"));
+        }
 
         let mut users: BTreeSet<String> = o.users.iter().cloned().collect();
         for n in &names {
@@ -227,6 +244,7 @@ impl ServerDump {
         }
 
         let mut roots = BTreeSet::new();
+        let mut uniqueids: BTreeMap<String, String> = BTreeMap::new();
         for n in &names {
             let mut mb = MailboxDump::default();
             match admin.getacl(n).await {
@@ -244,6 +262,11 @@ impl ServerDump {
                     .await
                 {
                     Ok(m) => {
+                        // Fallback id for servers without RFC 8474 (filled below if SELECT
+                        // gives no MAILBOXID).
+                        if let Some(Some(id)) = m.get("/shared/vendor/cmu/cyrus-imapd/uniqueid") {
+                            uniqueids.insert(n.clone(), String::from_utf8_lossy(id).into_owned());
+                        }
                         for (k, v) in filter_annots(m, o) {
                             if let Some(rest) = k.strip_prefix("/private") {
                                 mb.private_annotations
@@ -283,7 +306,7 @@ impl ServerDump {
                     .get_mut(n)
                     .map(std::mem::take)
                     .unwrap_or_default();
-                let mb = read_messages(&mut admin, n, mb, o).await;
+                let mb = Box::pin(read_messages(&mut admin, n, mb, o)).await;
                 dump.mailboxes.insert(n.clone(), mb);
             }
         }
@@ -332,7 +355,7 @@ impl ServerDump {
                             mb.private_annotations.insert((u.clone(), k), v);
                         }
                     }
-                    mb = read_messages(&mut s, &view, mb, o).await;
+                    mb = Box::pin(read_messages(&mut s, &view, mb, o)).await;
                     dump.mailboxes.insert(n.clone(), mb);
                 } else if let Some(mb) = dump.mailboxes.get(n)
                     && can_read(&mb.acl, u)
@@ -353,10 +376,18 @@ impl ServerDump {
             let _ = s.logout().await;
         }
 
+        for (n, id) in uniqueids {
+            if let Some(mb) = dump.mailboxes.get_mut(&n)
+                && mb.uniqueid.is_none()
+            {
+                mb.uniqueid = Some(id);
+            }
+        }
+
         dump.sieve = match &o.sieve {
             SieveSource::None => BTreeMap::new(),
             SieveSource::Provided(m) => m.clone(),
-            SieveSource::CyrusDir(d) => cyrus_sieve(d),
+            SieveSource::ManageSieve(a) => sieve_over_managesieve(*a, &users, o).await,
         };
         Ok(dump)
     }
@@ -550,34 +581,32 @@ where
     mb
 }
 
-/// Reads a Cyrus sievedir: every directory holding `*.script` files is a user's.
-fn cyrus_sieve(dir: &Path) -> BTreeMap<String, SieveUser> {
+async fn sieve_over_managesieve(
+    addr: SocketAddr,
+    users: &BTreeSet<String>,
+    o: &DumpOptions,
+) -> BTreeMap<String, SieveUser> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
+    for u in users {
         let mut su = SieveUser::default();
-        for e in rd.flatten() {
-            let p = e.path();
-            let fname = e.file_name().to_string_lossy().into_owned();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Some(script) = fname.strip_suffix(".script") {
-                if let Ok(b) = fs::read(&p) {
-                    su.scripts
-                        .insert(script.to_string(), hex::encode(Sha1::digest(&b)));
+        let r: Result<()> = async {
+            let mut c = SieveClient::connect(addr, u, &o.admin, &o.password).await?;
+            for (name, active) in c.scripts().await? {
+                let body = c.get_script(&name).await?;
+                su.scripts
+                    .insert(name.clone(), hex::encode(Sha1::digest(&body)));
+                if active {
+                    su.active = Some(name);
                 }
-            } else if fname == "defaultbc"
-                && let Ok(t) = fs::read_link(&p)
-            {
-                let t = t.to_string_lossy().into_owned();
-                su.active = Some(t.strip_suffix(".bc").unwrap_or(&t).to_string());
             }
+            c.logout().await
         }
-        if (!su.scripts.is_empty() || su.active.is_some())
-            && let Some(user) = d.file_name()
-        {
-            out.insert(user.to_string_lossy().into_owned(), su);
+        .await;
+        if let Err(e) = r {
+            su.scripts.insert("<error>".into(), first_line(&e));
+        }
+        if !su.scripts.is_empty() || su.active.is_some() {
+            out.insert(u.clone(), su);
         }
     }
     out
@@ -831,24 +860,6 @@ mod tests {
         );
         assert_eq!(owner_of("user/alice/x", "user/").as_deref(), Some("alice"));
         assert_eq!(owner_of("shared", "user/"), None);
-    }
-
-    #[test]
-    fn reads_cyrus_sievedir() {
-        let t = tempfile::tempdir().unwrap();
-        let d = t.path().join("a/alice");
-        fs::create_dir_all(&d).unwrap();
-        fs::write(d.join("main.script"), "keep;\n").unwrap();
-        fs::write(d.join("main.bc"), "x").unwrap();
-        fs::write(d.join("other.script"), "discard;\n").unwrap();
-        std::os::unix::fs::symlink("main.bc", d.join("defaultbc")).unwrap();
-        fs::create_dir_all(t.path().join("b/bob")).unwrap();
-        let s = cyrus_sieve(t.path());
-        assert_eq!(s.len(), 1);
-        let a = &s["alice"];
-        assert_eq!(a.active.as_deref(), Some("main"));
-        assert_eq!(a.scripts.len(), 2);
-        assert_eq!(a.scripts["main"], hex::encode(Sha1::digest(b"keep;\n")));
     }
 
     #[test]

@@ -667,6 +667,45 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ImapClient<S> {
         Ok(fetches(&r))
     }
 
+    /// UID COPY `set` to `mbox`.
+    pub async fn uid_copy(&mut self, set: &str, mbox: &str) -> Result<Reply> {
+        self.command(&[
+            Arg::Raw("UID COPY"),
+            Arg::Raw(set),
+            Arg::Str(mbox.as_bytes()),
+        ])
+        .await?
+        .ok()
+        .with_context(|| format!("UID COPY {set} {mbox}"))
+    }
+
+    /// UID MOVE `set` to `mbox` (RFC 6851).
+    pub async fn uid_move(&mut self, set: &str, mbox: &str) -> Result<Reply> {
+        self.command(&[
+            Arg::Raw("UID MOVE"),
+            Arg::Raw(set),
+            Arg::Str(mbox.as_bytes()),
+        ])
+        .await?
+        .ok()
+        .with_context(|| format!("UID MOVE {set} {mbox}"))
+    }
+
+    /// UID SEARCH `criteria` (e.g. `"UNSEEN"`): matching UIDs.
+    pub async fn uid_search(&mut self, criteria: &str) -> Result<Vec<u32>> {
+        let r = self.raw(&format!("UID SEARCH {criteria}")).await?.ok()?;
+        Ok(r.find("SEARCH")
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.num().and_then(|n| u32::try_from(n).ok()))
+            .collect())
+    }
+
+    /// NOOP (collects pending untagged responses).
+    pub async fn noop(&mut self) -> Result<Reply> {
+        self.raw("NOOP").await?.ok()
+    }
+
     /// EXPUNGE.
     pub async fn expunge(&mut self) -> Result<Reply> {
         self.raw("EXPUNGE").await?.ok()

@@ -23,8 +23,8 @@
 //! `AsyncRead + AsyncWrite` stream, so it also drives an in-process server.
 //!
 //! Comparing a Cyrus master with our replica: `DumpOptions::for_cyrus(&cyrus)` for the Cyrus
-//! side; for ours, `DumpOptions::new(admin, pw)` with `users` and
-//! `sieve = SieveSource::Provided(..)`, then [`diff`]. Cyrus-computed annotations
+//! side; for ours, `DumpOptions::new(admin, pw)` with `users` and `sieve =
+//! SieveSource::ManageSieve(addr)` or `SieveSource::Provided(..)`, then [`diff`]. Cyrus-computed annotations
 //! ([`dump::COMPUTED_ANNOTATIONS`]) are left out of dumps.
 //!
 //! Cyrus 3.6.1 facts the harness relies on (checked by this crate's tests): RFC 8474
@@ -32,7 +32,10 @@
 //! SHA-1 of the whole message; server annotations (mailbox `""`) are not replicated; a user's
 //! `\Seen` on another user's folder travels with that *reader's* `sync_client -u`; the admin
 //! has no `r`/`i` on non-user mailboxes unless an ACL grants it; with `sync_log_channels` only
-//! `configdirectory/sync/<channel>/log` is written.
+//! `configdirectory/sync/<channel>/log` is written; sieve scripts live as messages in a
+//! `user/<name>/#sieve` mailbox (not selectable; left out of dumps) with only bytecode in
+//! `sievedir`, so dumps read them over ManageSieve; mailboxes are stored under
+//! `spool/default/uuid/<a>/<b>/<uniqueid>/`.
 //!
 //! # Example
 //!

@@ -1,7 +1,7 @@
 //! A minimal ManageSieve (RFC 5804) client for tests: upload and activate scripts.
 //!
 //! Owns: AUTHENTICATE PLAIN (with an authzid, so an admin can act as a user), PUTSCRIPT,
-//! SETACTIVE, DELETESCRIPT, LISTSCRIPTS. Must not: be used beyond loopback tests (no TLS, the
+//! SETACTIVE, DELETESCRIPT, LISTSCRIPTS, GETSCRIPT. Must not: be used beyond loopback tests (no TLS, the
 //! peer is trusted, replies are read line by line and literals in NO texts are not decoded).
 
 use std::net::SocketAddr;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
@@ -100,6 +100,55 @@ impl SieveClient {
         self.response()
             .await?
             .with_context(|| format!("DELETESCRIPT {name}"))?;
+        Ok(())
+    }
+
+    /// GETSCRIPT `name`: the script's bytes.
+    pub async fn get_script(&mut self, name: &str) -> Result<Vec<u8>> {
+        self.send(format!("GETSCRIPT \"{name}\"\r\n").as_bytes())
+            .await?;
+        let mut l = String::new();
+        self.read_line(&mut l).await?;
+        let t = l.trim_end();
+        let Some(n) = t
+            .strip_prefix('{')
+            .and_then(|r| r.strip_suffix('}'))
+            .map(|r| r.trim_end_matches('+'))
+            .and_then(|r| r.parse::<usize>().ok())
+        else {
+            bail!("GETSCRIPT {name}: {t}");
+        };
+        let mut body = vec![0u8; n];
+        tokio::time::timeout(Duration::from_secs(60), self.r.read_exact(&mut body))
+            .await
+            .map_err(|_| anyhow!("ManageSieve server silent for 60 s"))??;
+        self.response()
+            .await?
+            .with_context(|| format!("GETSCRIPT {name}"))?;
+        Ok(body)
+    }
+
+    /// LISTSCRIPTS parsed: `(name, active)`.
+    pub async fn scripts(&mut self) -> Result<Vec<(String, bool)>> {
+        Ok(self
+            .list_scripts()
+            .await?
+            .iter()
+            .filter_map(|l| {
+                let rest = l.strip_prefix('"')?;
+                let (name, tail) = rest.split_once('"')?;
+                Some((name.to_string(), tail.trim().eq_ignore_ascii_case("ACTIVE")))
+            })
+            .collect())
+    }
+
+    async fn read_line(&mut self, l: &mut String) -> Result<()> {
+        let n = tokio::time::timeout(Duration::from_secs(60), self.r.read_line(l))
+            .await
+            .map_err(|_| anyhow!("ManageSieve server silent for 60 s"))??;
+        if n == 0 {
+            bail!("ManageSieve connection closed");
+        }
         Ok(())
     }
 

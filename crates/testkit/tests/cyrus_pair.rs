@@ -143,7 +143,7 @@ async fn cyrus_master_replica_dumps_match() {
         .user("bob", "pw")
         .start()
         .unwrap();
-    populate(&master).await;
+    Box::pin(populate(&master)).await;
 
     let before = ServerDump::of_cyrus(&master).await.unwrap();
     assert!(before.message_count() >= 6, "{before:#?}");
@@ -201,17 +201,50 @@ async fn cyrus_master_replica_dumps_match() {
         b"archive folder"
     );
 
+    assert_eq!(
+        m.sieve["alice"].active.as_deref(),
+        Some("main"),
+        "{:?}",
+        m.sieve
+    );
+    assert_eq!(m.sieve["alice"].scripts.len(), 2);
+    assert_eq!(
+        m.sieve["alice"].scripts["spare"],
+        hex::encode(<sha1::Sha1 as sha1::Digest>::digest(b"keep;\n"))
+    );
+
+    // Renames, deletes and moves replicate too.
+    let mut al = ImapClient::proxy_to(master.imap_addr(), "alice", "admin", "adminpw")
+        .await
+        .unwrap();
+    al.rename("Work", "Projects").await.unwrap();
+    al.create("Tmp").await.unwrap();
+    al.delete("Tmp").await.unwrap();
+    al.select("INBOX").await.unwrap();
+    let uids = al.uid_search("ALL").await.unwrap();
+    assert_eq!(uids.len(), 3, "{uids:?}");
+    al.uid_move(&uids[0].to_string(), "Projects").await.unwrap();
+    al.logout().await.unwrap();
+    tokio::task::block_in_place(|| m2.run_tool_ok("sync_client", &["-A"])).unwrap();
+    let mut m = ServerDump::of_cyrus(&master).await.unwrap();
+    let r = ServerDump::of_cyrus(&replica).await.unwrap();
+    m.server_annotations.clear();
+    assert_same(&m, &r);
+    assert!(m.mailboxes.contains_key("user/alice/Projects"));
+    assert!(!m.mailboxes.contains_key("user/alice/Work"));
+    assert_eq!(m.mailboxes["user/alice/Projects"].messages.len(), 2);
+
     // A deliberate difference on the replica is reported.
     let mut ra = ImapClient::proxy_to(replica.imap_addr(), "alice", "admin", "adminpw")
         .await
         .unwrap();
     ra.select("INBOX").await.unwrap();
-    ra.uid_store("1", "-FLAGS", &["\\Seen"]).await.unwrap();
+    ra.uid_store("2", "-FLAGS", &["\\Flagged"]).await.unwrap();
     ra.logout().await.unwrap();
     let r2 = ServerDump::of_cyrus(&replica).await.unwrap();
     let d = diff(&m, &r2);
     assert!(
-        d.iter().any(|l| l.contains("user/alice: uid 1: flags")),
+        d.iter().any(|l| l.contains("user/alice: uid 2: flags")),
         "{d:?}"
     );
     assert!(

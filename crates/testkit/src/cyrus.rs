@@ -455,6 +455,75 @@ impl ToolOutput {
     }
 }
 
+static TOOL_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A tool started by [`CyrusInstance::spawn_tool`]; stopped on drop.
+#[derive(Debug)]
+pub struct ToolProcess {
+    child: Option<std::process::Child>,
+    log: PathBuf,
+}
+
+impl ToolProcess {
+    /// Its pid (also its process group id).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(std::process::Child::id)
+    }
+
+    /// Combined stdout and stderr so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&fs::read(&self.log).unwrap_or_default()).into_owned()
+    }
+
+    /// Exit status if it has exited (`Some(None)` = killed by a signal).
+    pub fn try_wait(&mut self) -> Result<Option<Option<i32>>> {
+        match self.child.as_mut() {
+            Some(c) => Ok(c.try_wait()?.map(|s| s.code())),
+            None => Ok(None),
+        }
+    }
+
+    /// Stops it (SIGTERM to its group, up to 10 s, then SIGKILL) and returns its output.
+    pub fn stop(&mut self) -> ToolOutput {
+        let mut status = None;
+        if let Some(mut c) = self.child.take() {
+            let pid = i32::try_from(c.id())
+                .ok()
+                .and_then(rustix::process::Pid::from_raw);
+            if let Some(p) = pid {
+                let _ = rustix::process::kill_process_group(p, rustix::process::Signal::Term);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(st)) = c.try_wait() {
+                    status = st.code();
+                    break;
+                }
+                if Instant::now() > deadline {
+                    if let Some(p) = pid {
+                        let _ =
+                            rustix::process::kill_process_group(p, rustix::process::Signal::Kill);
+                    }
+                    status = c.wait().ok().and_then(|s| s.code());
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        ToolOutput {
+            status,
+            stdout: self.output(),
+            stderr: String::new(),
+        }
+    }
+}
+
+impl Drop for ToolProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// A running Cyrus master with its services; stopped on drop.
 #[derive(Debug)]
 pub struct CyrusInstance {
@@ -707,6 +776,36 @@ impl CyrusInstance {
             status: status.code(),
             stdout,
             stderr,
+        })
+    }
+
+    /// Starts a long-running tool (e.g. `sync_client -R`, which stays in the foreground) as the
+    /// cyrus user in its own process group, with stdout and stderr going to a file under
+    /// `log/`. It is stopped (SIGTERM to its group, then SIGKILL) when the handle drops.
+    pub fn spawn_tool(&self, tool: &str, args: &[&str]) -> Result<ToolProcess> {
+        if tool.contains('/') {
+            bail!("tool name must be a bare Cyrus program name: {tool}");
+        }
+        let n = TOOL_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = self.dir.join("log").join(format!("{tool}-{n}.out"));
+        let out = fs::File::create(&log)?;
+        let err = out.try_clone()?;
+        let child = Command::new(Path::new(CYRUS_BIN).join(tool))
+            .arg("-C")
+            .arg(self.imapd_conf())
+            .args(args)
+            .uid(self.cyrus_uid)
+            .gid(self.mail_gid)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("spawn {tool}"))?;
+        Ok(ToolProcess {
+            child: Some(child),
+            log,
         })
     }
 

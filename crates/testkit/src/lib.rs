@@ -73,7 +73,8 @@ pub mod syslog;
 
 pub use corpus::{CorpusMessage, CorpusSpec};
 pub use cyrus::{
-    CyrusBuilder, CyrusInstance, SyncTarget, ToolOutput, cyrus_available, skip_without_cyrus,
+    CyrusBuilder, CyrusInstance, SyncTarget, ToolOutput, ToolProcess, cyrus_available,
+    skip_without_cyrus,
 };
 pub use dump::{
     BodyDigest, DumpOptions, MailboxDump, MessageDump, ServerDump, SieveSource, SieveUser,

@@ -229,3 +229,42 @@ async fn syslog_lines_reach_the_instance() {
     }
     panic!("no login line in {:?}", inst.syslog_lines());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreground_rolling_client_and_shutdown_file() {
+    if skip_without_cyrus("foreground_rolling_client_and_shutdown_file") {
+        return;
+    }
+    let replica = CyrusInstance::builder()
+        .replica()
+        .user("alice", "pw")
+        .start()
+        .unwrap();
+    let master = CyrusInstance::builder()
+        .master(replica.as_sync_target().unwrap())
+        .sync_repeat_interval(0)
+        .user("alice", "pw")
+        .start()
+        .unwrap();
+    let mut client = master.spawn_tool("sync_client", &["-R"]).unwrap();
+    alice_mail(&master).await;
+    wait_for_same(
+        master.imap_addr(),
+        replica.imap_addr(),
+        &opts(&master),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n{}\n{}", client.output(), master.diagnostics()));
+    std::fs::write(master.sync_shutdown_file(), b"").unwrap();
+    let mut status = None;
+    for _ in 0..200 {
+        if let Some(s) = client.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, Some(Some(0)), "{}", client.output());
+    assert!(!master.sync_shutdown_file().exists());
+}

@@ -28,7 +28,10 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         let listener = net::Listener::from_args(&args).await?;
         tracing::info!("imapd listening on {}", listener.local_addr());
-        net::serve(listener, move |conn| imapd::serve_conn(conn, server.clone())).await?;
+        net::serve(listener, move |conn| {
+            imapd::serve_conn(conn, server.clone())
+        })
+        .await?;
         anyhow::Ok(())
     })
 }

@@ -93,12 +93,13 @@ impl SequenceSet {
 
     /// Whether every range is within `1..=max` (for message sequence numbers, RFC 3501 §9).
     pub fn within(&self, max: u32) -> bool {
+        // A range ending in `*` is always acceptable (`1:*` on an empty mailbox).
         self.0.iter().all(|&(a, b)| {
             let ok = |x: SeqNum| match x {
                 SeqNum::Star => true,
                 SeqNum::Value(v) => v <= max,
             };
-            ok(a) && ok(b)
+            (ok(a) && ok(b)) || a == SeqNum::Star || b == SeqNum::Star
         })
     }
 

@@ -58,7 +58,7 @@ fn header_block(raw: &[u8]) -> &[u8] {
 fn header_values(raw: &[u8], name: &str) -> Vec<String> {
     message::header::fields(header_block(raw))
         .filter(|f| f.name.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
-        .map(|f| message::decode::decode_header(f.value))
+        .map(|f| message::decode::decode_header(f.value).trim().to_owned())
         .collect()
 }
 

@@ -1654,6 +1654,12 @@ impl Session {
         let _ = before;
         self.refresh_after_store(&uids, uid, silent).await;
         if !modified.is_empty() {
+            if !uid && let Some(sel) = &self.sel {
+                modified = modified
+                    .iter()
+                    .filter_map(|u| sel.index_of_uid(*u).map(|i| i as u32 + 1))
+                    .collect();
+            }
             let set = SequenceSet::from_values(&modified)
                 .map(|s| s.to_string())
                 .unwrap_or_default();
@@ -1678,9 +1684,11 @@ impl Session {
         let Some(sel) = self.sel.as_mut() else { return };
         let ch = sel.apply(records, header.highestmodseq.0, false);
         let mut report: BTreeSet<usize> = ch.changed.into_iter().collect();
-        if !silent {
-            for u in uids {
-                if let Some(i) = sel.index_of_uid(u.0) {
+        for u in uids {
+            if let Some(i) = sel.index_of_uid(u.0) {
+                if silent {
+                    report.remove(&i);
+                } else {
                     report.insert(i);
                 }
             }

@@ -19,19 +19,29 @@ Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n--alt\r\n\
 Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
     );
     for i in 0..300 {
-        m.push_str(&format!("Line {i} of the plain text part, caf=C3=A9 and more words here.\r\n"));
+        m.push_str(&format!(
+            "Line {i} of the plain text part, caf=C3=A9 and more words here.\r\n"
+        ));
     }
     m.push_str("--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n");
     for i in 0..300 {
-        m.push_str(&format!("<p>Line {i} of the <b>HTML</b> part with some markup.</p>\r\n"));
+        m.push_str(&format!(
+            "<p>Line {i} of the <b>HTML</b> part with some markup.</p>\r\n"
+        ));
     }
-    m.push_str("--alt--\r\n--outer-boundary\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\n\
-Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\n\r\n");
+    m.push_str(
+        "--alt--\r\n--outer-boundary\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\n\r\n",
+    );
     while m.len() < 95 * 1024 {
-        m.push_str("JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSL0ZpbHRlci9GbGF0ZUR\r\n");
+        m.push_str(
+            "JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSL0ZpbHRlci9GbGF0ZUR\r\n",
+        );
     }
-    m.push_str("--outer-boundary\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@y.z\r\n\
-Subject: fwd\r\n\r\nforwarded body\r\n--outer-boundary--\r\n");
+    m.push_str(
+        "--outer-boundary\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@y.z\r\n\
+Subject: fwd\r\n\r\nforwarded body\r\n--outer-boundary--\r\n",
+    );
     m.into_bytes()
 }
 
@@ -45,13 +55,14 @@ fn parse_100k(b: divan::Bencher<'_, '_>) {
 #[divan::bench]
 fn parse_and_bodystructure_100k(b: divan::Bencher<'_, '_>) {
     let raw = sample();
-    b.counter(divan::counter::BytesCount::new(raw.len())).bench(|| {
-        let m = Message::parse(divan::black_box(&raw));
-        let mut out = Vec::with_capacity(1024);
-        m.write_bodystructure(&mut out);
-        m.write_envelope(&mut out);
-        out
-    });
+    b.counter(divan::counter::BytesCount::new(raw.len()))
+        .bench(|| {
+            let m = Message::parse(divan::black_box(&raw));
+            let mut out = Vec::with_capacity(1024);
+            m.write_bodystructure(&mut out);
+            m.write_envelope(&mut out);
+            out
+        });
 }
 
 #[divan::bench]

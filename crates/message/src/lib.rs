@@ -44,6 +44,8 @@
 //! - Dates: [`date::parse_date_time`] / [`date::format_date_time`] (internaldate
 //!   `dd-Mon-yyyy hh:mm:ss +zzzz`), [`date::parse_date`] (`d-Mon-yyyy`),
 //!   [`date::parse_rfc5322_date`].
+//! - APPEND: [`ingest::check_append`] — Cyrus's compliance check with its error texts and
+//!   `munge8bit` rewriting (the stored bytes, hence the GUID, are the munged ones).
 //! - Lower level: [`header`] (fields, MIME value parsers), [`address`], [`decode`]
 //!   (QP, base64, RFC 2047, charsets), [`imap`] (the writers).
 //!
@@ -64,6 +66,7 @@ pub mod date;
 pub mod decode;
 pub mod header;
 pub mod imap;
+pub mod ingest;
 pub mod parse;
 pub mod search;
 pub mod section;

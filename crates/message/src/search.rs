@@ -21,27 +21,28 @@ use crate::decode::{TransferEncoding, decode_header, decode_transfer, to_utf8};
 use crate::header::fields;
 use crate::parse::BodyPart;
 
-/// Base letters for U+0100..=U+017F (Latin Extended-A), lowercase.
-const LATIN_EXT_A: &[u8; 128] = b"aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllllnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+/// Base letters for U+0100..=U+017F (Latin Extended-A), lowercase; `*` marks a letter
+/// without a canonical decomposition (Đ, Ħ, ı, Ĳ, ĸ, Ŀ, Ł, ŉ, Ŋ, Œ, Ŧ, ſ), which Cyrus keeps.
+const LATIN_EXT_A: &[u8; 128] = b"aaaaaaccccccccdd**eeeeeeeeeegggggggghh**iiiiiiiii***jjkk*llllll****nnnnnn***oooooo**rrrrrrsssssssstttt**uuuuuuuuuuuuwwyyyzzzzzz*";
 
-/// Strip the diacritic of one lowercase char, returning the replacement text.
+/// Strip the diacritic of one lowercase char as Cyrus's canonical decomposition does
+/// (letters without a decomposition — æ, ð, ø, þ, ß, ł, œ, ... — stay as they are).
 fn base_char(c: char, out: &mut String) {
     let u = c as u32;
     match u {
         0x300..=0x36f => {} // combining marks
         0xe0..=0xe5 => out.push('a'),
-        0xe6 => out.push_str("ae"),
         0xe7 => out.push('c'),
         0xe8..=0xeb => out.push('e'),
         0xec..=0xef => out.push('i'),
-        0xf0 => out.push('d'),
         0xf1 => out.push('n'),
-        0xf2..=0xf6 | 0xf8 => out.push('o'),
+        0xf2..=0xf6 => out.push('o'),
         0xf9..=0xfc => out.push('u'),
         0xfd | 0xff => out.push('y'),
-        0xfe => out.push_str("th"),
-        0xdf => out.push_str("ss"),
-        0x100..=0x17f => out.push(char::from(LATIN_EXT_A[(u - 0x100) as usize])),
+        0x100..=0x17f => match LATIN_EXT_A[(u - 0x100) as usize] {
+            b'*' => out.push(c),
+            b => out.push(char::from(b)),
+        },
         _ => out.push(c),
     }
 }
@@ -194,8 +195,16 @@ fn part_content_matches(raw: &[u8], part: &BodyPart, needle: &SearchText) -> boo
     needle.matches(&to_utf8(&data, charset))
 }
 
-/// body_foreach_section: `skip_header` skips the first (top-level) header only.
-fn walk(raw: &[u8], part: &BodyPart, needle: &SearchText, skip_header: &mut bool) -> bool {
+/// body_foreach_section: `skip_header` skips the first (top-level) header only. Cyrus
+/// walks its cached structure, where a zero-part multipart is an us-ascii text/plain part
+/// whose content is the whole body at the top level and empty below it.
+fn walk(
+    raw: &[u8],
+    part: &BodyPart,
+    needle: &SearchText,
+    skip_header: &mut bool,
+    top: bool,
+) -> bool {
     if part.header_size > 0 {
         if *skip_header {
             *skip_header = false;
@@ -203,15 +212,20 @@ fn walk(raw: &[u8], part: &BodyPart, needle: &SearchText, skip_header: &mut bool
             return true;
         }
     }
+    if part.is_zero_part_multipart() {
+        return top && needle.matches(&String::from_utf8_lossy(slice(raw, part.content_range())));
+    }
     if part.is_text() && part_content_matches(raw, part, needle) {
         return true;
     }
     if let Some(m) = &part.message
-        && walk(raw, m, needle, skip_header)
+        && walk(raw, m, needle, skip_header, false)
     {
         return true;
     }
-    part.parts.iter().any(|p| walk(raw, p, needle, skip_header))
+    part.parts
+        .iter()
+        .any(|p| walk(raw, p, needle, skip_header, false))
 }
 
 impl Message {
@@ -257,17 +271,18 @@ impl Message {
 
     /// SEARCH BODY.
     pub fn body_matches(&self, raw: &[u8], needle: &SearchText) -> bool {
-        walk(raw, self.root(), needle, &mut true)
+        walk(raw, self.root(), needle, &mut true, true)
     }
 
     /// SEARCH TEXT (header and body).
     pub fn text_matches(&self, raw: &[u8], needle: &SearchText) -> bool {
-        walk(raw, self.root(), needle, &mut false)
+        walk(raw, self.root(), needle, &mut false, true)
     }
 
     /// The calendar day of the Date: header as written (its zone ignored), for SENTBEFORE,
-    /// SENTON and SENTSINCE; `None` when absent or unparsable (Cyrus then uses 0, i.e. the
-    /// message is "sent" before every date).
+    /// SENTON and SENTSINCE; `None` when absent or unparsable, in which case Cyrus 3.6.1
+    /// compares the INTERNALDATE's day instead (observed: such messages match SENTSINCE
+    /// of a past date and not SENTBEFORE).
     pub fn sent_date(&self) -> Option<Date> {
         let d = self.root().envelope.date.as_deref()?;
         parse_rfc5322_date(d, true).map(|dt| dt.date)
@@ -287,7 +302,8 @@ mod tests {
     #[test]
     fn norm() {
         assert_eq!(normalize("Håvard  CAFÉ\t\r\nx"), "havard cafe x");
-        assert_eq!(normalize("Œuvre Łódź"), "ouvre lodz");
+        // as Cyrus 3.6.1: no decomposition, no folding to a base letter
+        assert_eq!(normalize("Œuvre Łódź Grüße İ"), "œuvre łodz gruße i");
         assert!(SearchText::new("hav").matches("Håvard"));
         assert!(SearchText::new("he  qu").matches("the quick"));
         assert!(SearchText::with_charset(b"x", Some(b"klingon")).is_none());
@@ -311,7 +327,8 @@ K=F6ln am Rhein\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\nsecret\r
         assert!(m.address_matches(AddressField::From, &s("jurgen")));
         assert!(m.address_matches(AddressField::From, &s("j@example.com")));
         assert!(!m.address_matches(AddressField::Cc, &s("")));
-        assert!(m.subject_matches(&s("GRUSSE")));
+        assert!(m.subject_matches(&s("GRUßE")));
+        assert!(!m.subject_matches(&s("grusse")));
         assert!(m.header_matches(raw, b"x-tag", &s("two")));
         assert!(m.header_matches(raw, b"x-tag", &s("")));
         assert!(!m.header_matches(raw, b"x-none", &s("")));

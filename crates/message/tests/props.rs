@@ -9,8 +9,14 @@ use message::{BodyPart, Message, Section, SectionText};
 use proptest::prelude::*;
 
 fn check_part(p: &BodyPart, len: usize, depth: usize) {
-    assert!(p.header_offset + p.header_size <= len, "header out of bounds");
-    assert!(p.content_offset + p.content_size <= len, "content out of bounds");
+    assert!(
+        p.header_offset + p.header_size <= len,
+        "header out of bounds"
+    );
+    assert!(
+        p.content_offset + p.content_size <= len,
+        "content out of bounds"
+    );
     assert!(p.header_offset <= p.content_offset || p.header_size == 0);
     assert!(depth < 200);
     for c in &p.parts {
@@ -42,8 +48,14 @@ fn section_strategy() -> impl Strategy<Value = Section> {
         Just(Some(SectionText::Header)),
         Just(Some(SectionText::Text)),
         Just(Some(SectionText::Mime)),
-        Just(Some(SectionText::HeaderFields { not: false, fields: vec![b"Subject".to_vec()] })),
-        Just(Some(SectionText::HeaderFields { not: true, fields: vec![b"From".to_vec()] })),
+        Just(Some(SectionText::HeaderFields {
+            not: false,
+            fields: vec![b"Subject".to_vec()]
+        })),
+        Just(Some(SectionText::HeaderFields {
+            not: true,
+            fields: vec![b"From".to_vec()]
+        })),
     ];
     (prop::collection::vec(1u32..4, 0..4), text).prop_map(|(part, text)| Section { part, text })
 }
@@ -51,7 +63,11 @@ fn section_strategy() -> impl Strategy<Value = Section> {
 /// A generated MIME entity (CRLF or LF line ends).
 fn mime(depth: u32) -> BoxedStrategy<String> {
     let leaf = (
-        prop_oneof![Just("text/plain"), Just("text/html"), Just("application/octet-stream")],
+        prop_oneof![
+            Just("text/plain"),
+            Just("text/html"),
+            Just("application/octet-stream")
+        ],
         "[a-zA-Z0-9 =.-]{0,40}",
         0usize..4,
     )

@@ -109,6 +109,9 @@ fn feed_all(core: &mut SyncCore, mut input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while !input.is_empty() {
         let p = core.feed(input, &mut out).unwrap();
+        if let Some(f) = &p.stream {
+            f.append_to(&mut out).unwrap();
+        }
         input = &input[p.consumed..];
     }
     out

@@ -75,6 +75,7 @@ pub(crate) fn run(r: &mut Replica, cmd: ApplyCommand, out: &mut dyn Write) -> Re
             uidvalidity,
             ..
         } => {
+            store.lookup(&old).map_err(store_err)?;
             let names = &store.config().names;
             if old.is_user_inbox()
                 && new.is_user_inbox()

@@ -73,8 +73,32 @@ pub enum Action {
     Close,
 }
 
+/// A file to send after the output of a [`SyncCore::feed`] (the body of a `* MESSAGE` file
+/// literal, GET FETCH): exactly `size` bytes of `path`, then `trailer`. If the file cannot
+/// supply them, the protocol stream is broken: close the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamFile {
+    pub path: std::path::PathBuf,
+    pub size: u64,
+    pub trailer: Vec<u8>,
+}
+
+impl StreamFile {
+    /// Blocking helper: append the body and the trailer to `out` (tests, small files).
+    pub fn append_to(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        use std::io::Read;
+        let f = std::fs::File::open(&self.path)?;
+        let n = f.take(self.size).read_to_end(out)?;
+        if n as u64 != self.size {
+            return Err(std::io::Error::other("message file shrank"));
+        }
+        out.extend_from_slice(&self.trailer);
+        Ok(())
+    }
+}
+
 /// The result of one [`SyncCore::feed`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// Input bytes consumed.
     pub consumed: usize,
@@ -83,6 +107,8 @@ pub struct Progress {
     /// Wait this long before sending the output (failed login pause).
     pub delay: Option<Duration>,
     pub action: Option<Action>,
+    /// Send this file after the output (see [`StreamFile`]).
+    pub stream: Option<StreamFile>,
 }
 
 #[derive(Debug)]
@@ -230,6 +256,7 @@ impl SyncCore {
             done: false,
             delay: None,
             action: None,
+            stream: None,
         };
         if matches!(self.auth, Auth::Sasl { .. }) {
             return Ok(self.sasl_line(input, out));
@@ -243,8 +270,23 @@ impl SyncCore {
                 p.done = true;
                 let tag = line.tag.as_deref();
                 let (reply, action, delay) = self.command(line.command, tag, out);
-                if let Some(r) = reply {
-                    let _ = r.write_to(out, tag);
+                match self.replica.pending_file.take() {
+                    Some((path, size)) => {
+                        let mut trailer = b"\r\n".to_vec();
+                        if let Some(r) = reply {
+                            let _ = r.write_to(&mut trailer, tag);
+                        }
+                        p.stream = Some(StreamFile {
+                            path,
+                            size,
+                            trailer,
+                        });
+                    }
+                    None => {
+                        if let Some(r) = reply {
+                            let _ = r.write_to(out, tag);
+                        }
+                    }
                 }
                 p.action = action;
                 p.delay = delay;
@@ -392,6 +434,7 @@ impl SyncCore {
                 (Some(Reply::Success), None, None)
             }
             Err(e) => {
+                self.replica.pending_file = None;
                 tracing::info!(peer = %self.peer, "{} {name}: {e}", verb.as_str());
                 // Data lines of a failed command are not sent, except a half-written
                 // literal, which cannot be taken back: there is none, as replies are
@@ -490,6 +533,7 @@ impl SyncCore {
             done: false,
             delay: None,
             action: None,
+            stream: None,
         };
         let Auth::Sasl { line, .. } = &mut self.auth else {
             return p;

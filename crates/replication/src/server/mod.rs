@@ -23,7 +23,7 @@ use mailstore::{Store, StoreError};
 
 use crate::stage::Staging;
 
-pub use self::core::{Action, Progress, ServerOptions, SyncCore};
+pub use self::core::{Action, Progress, ServerOptions, StreamFile, SyncCore};
 
 /// The only capability a 3.6 client can enable (csync §5.14).
 pub const SIEVE_MAILBOX: &str = "SIEVE-MAILBOX";
@@ -41,6 +41,8 @@ pub struct Replica {
     pub(crate) offer_sieve_mailbox: bool,
     /// `allowusermoves` (csync §5.5).
     pub(crate) allow_user_moves: bool,
+    /// A message file to stream after the reply's data (GET FETCH).
+    pub(crate) pending_file: Option<(std::path::PathBuf, u64)>,
 }
 
 type Res<T> = std::result::Result<T, SyncError>;
@@ -77,6 +79,7 @@ impl Replica {
             sieve_mailbox: false,
             offer_sieve_mailbox: true,
             allow_user_moves: false,
+            pending_file: None,
         }
     }
 

@@ -15,7 +15,7 @@ use mailstore::Store;
 use net::{Conn, Listener, TlsAcceptor};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::core::{Action, ServerOptions, SyncCore};
+use super::core::{Action, ServerOptions, StreamFile, SyncCore};
 
 /// Read size; also the most plain input handed to the core at once.
 const READ_CHUNK: usize = 64 * 1024;
@@ -98,6 +98,17 @@ impl Io {
     }
 }
 
+/// Stream a message file (GET FETCH) then its trailer.
+async fn send_file(io: &mut Io, sf: &StreamFile) -> io::Result<()> {
+    let f = tokio::fs::File::open(&sf.path).await?;
+    let n = tokio::io::copy(&mut f.take(sf.size), &mut io.conn).await?;
+    io.stats.bytes_out += n;
+    if n != sf.size {
+        return Err(io::Error::other("message file shrank while sending"));
+    }
+    io.send(&sf.trailer).await
+}
+
 /// Serve one connection until EXIT, EOF, timeout or error. `preauth`: a UNIX-socket peer
 /// (csync §1.1).
 pub async fn run(conn: Conn, cfg: SessionConfig) -> io::Result<Stats> {
@@ -170,6 +181,15 @@ pub async fn run(conn: Conn, cfg: SessionConfig) -> io::Result<Stats> {
         }
         if let Err(e) = io.send(&out).await {
             break Err(e);
+        }
+        if let Some(sf) = &p.stream {
+            match send_file(&mut io, sf).await {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(%peer, "sending {}: {e}; closing", sf.path.display());
+                    break Err(e);
+                }
+            }
         }
         match p.action {
             None => {}

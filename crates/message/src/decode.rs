@@ -16,16 +16,35 @@ pub enum TransferEncoding {
     Identity,
     QuotedPrintable,
     Base64,
+    /// RFC 4648 §5 alphabet (`-`, `_`); Cyrus accepts it for BINARY fetches.
+    Base64Url,
     /// Anything else: the content cannot be decoded.
     Unknown,
 }
 
 impl TransferEncoding {
-    /// Classify an uppercased Content-Transfer-Encoding value (`None` = absent).
+    /// Classify a Content-Transfer-Encoding value (`None` = absent) as Cyrus's
+    /// `encoding_lookupname` (FETCH BINARY): also accepts `7-BIT`, `8-BIT`, `NONE`, `UTF-8`,
+    /// `UTF8` (seen in the wild) and `BASE64URL`, case-insensitively.
     pub fn from_header(enc: Option<&[u8]>) -> Self {
+        let Some(e) = enc else { return Self::Identity };
+        let e = e.to_ascii_uppercase();
+        match e.as_slice() {
+            b"7BIT" | b"7-BIT" | b"8BIT" | b"8-BIT" | b"BINARY" | b"NONE" | b"UTF-8" | b"UTF8" => {
+                Self::Identity
+            }
+            b"QUOTED-PRINTABLE" => Self::QuotedPrintable,
+            b"BASE64" => Self::Base64,
+            b"BASE64URL" => Self::Base64Url,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The stricter classification Cyrus's SEARCH uses (`message_parse_charset`): only
+    /// 7BIT, 8BIT, BINARY, BASE64 and QUOTED-PRINTABLE (as parsed, uppercased) are known.
+    pub fn for_search(enc: Option<&[u8]>) -> Self {
         match enc {
-            None => Self::Identity,
-            Some(b"7BIT" | b"8BIT" | b"BINARY") => Self::Identity,
+            None | Some(b"7BIT" | b"8BIT" | b"BINARY") => Self::Identity,
             Some(b"QUOTED-PRINTABLE") => Self::QuotedPrintable,
             Some(b"BASE64") => Self::Base64,
             Some(_) => Self::Unknown,
@@ -127,19 +146,25 @@ fn decode_q(s: &[u8]) -> Vec<u8> {
     out
 }
 
-fn b64val(c: u8) -> Option<u8> {
+fn b64val(c: u8, url: bool) -> Option<u8> {
     match c {
         b'A'..=b'Z' => Some(c - b'A'),
         b'a'..=b'z' => Some(c - b'a' + 26),
         b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
+        b'+' if !url => Some(62),
+        b'/' if !url => Some(63),
+        b'-' if url => Some(62),
+        b'_' if url => Some(63),
         _ => None,
     }
 }
 
 /// Decode base64 leniently: bytes outside the alphabet are skipped, `=` ends the data.
 pub fn decode_base64(s: &[u8]) -> Vec<u8> {
+    decode_b64(s, false)
+}
+
+fn decode_b64(s: &[u8], url: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len() / 4 * 3 + 3);
     let mut acc: u32 = 0;
     let mut n = 0;
@@ -147,7 +172,7 @@ pub fn decode_base64(s: &[u8]) -> Vec<u8> {
         if c == b'=' {
             break;
         }
-        let Some(v) = b64val(c) else { continue };
+        let Some(v) = b64val(c, url) else { continue };
         acc = acc << 6 | u32::from(v);
         n += 1;
         if n == 4 {
@@ -169,7 +194,8 @@ pub fn decode_transfer(s: &[u8], enc: TransferEncoding) -> Cow<'_, [u8]> {
     match enc {
         TransferEncoding::Identity | TransferEncoding::Unknown => Cow::Borrowed(s),
         TransferEncoding::QuotedPrintable => Cow::Owned(decode_qp(s)),
-        TransferEncoding::Base64 => Cow::Owned(decode_base64(s)),
+        TransferEncoding::Base64 => Cow::Owned(decode_b64(s, false)),
+        TransferEncoding::Base64Url => Cow::Owned(decode_b64(s, true)),
     }
 }
 

@@ -35,7 +35,8 @@
 //!   `Vec<u8>`). Strings are quoted or `{n}` literals exactly as Cyrus chooses.
 //! - FETCH BODY[section]<partial>: [`Section::parse`], [`Message::section`] →
 //!   `Option<SectionData>` (`None` = NIL), [`SectionData::partial`],
-//!   [`section::literal_prefix`] for the `""` / `{n}` / `~{n}` token. RFC822 =
+//!   [`section::literal_prefix`] for the `""` / `{n}` / `~{n}` token. FETCH BINARY /
+//!   BINARY.SIZE: [`Message::binary`] (decoded; `Err(UnknownCte)` → `NO [UNKNOWN-CTE]`). RFC822 =
 //!   `BODY[]`, RFC822.HEADER = [`Message::rfc822_header`], RFC822.TEXT =
 //!   [`Message::rfc822_text`], RFC822.SIZE = the raw length ([`Message::size`]).
 //! - SEARCH: [`search::SearchText`] normalises a needle; [`Message::header_matches`],
@@ -147,6 +148,16 @@ impl Message {
         let mut v = Vec::new();
         self.write_body(&mut v);
         v
+    }
+
+    /// FETCH BINARY[part] (RFC 3516): see [`section::resolve_binary`]. BINARY.SIZE is the
+    /// length of the result (0 when `None`). Partial applies to the decoded data.
+    pub fn binary(
+        &self,
+        raw: &[u8],
+        part: &[u32],
+    ) -> Option<Result<SectionData, section::UnknownCte>> {
+        section::resolve_binary(&self.root, self.size, raw, part)
     }
 
     /// RFC822.HEADER: the message header with its blank line (`BODY[HEADER]` without

@@ -182,7 +182,7 @@ fn slice(raw: &[u8], r: std::ops::Range<usize>) -> &[u8] {
 
 /// Search a part's decoded text content.
 fn part_content_matches(raw: &[u8], part: &BodyPart, needle: &SearchText) -> bool {
-    let enc = TransferEncoding::from_header(part.encoding.as_deref());
+    let enc = TransferEncoding::for_search(part.encoding.as_deref());
     if enc == TransferEncoding::Unknown {
         return false;
     }

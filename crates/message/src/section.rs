@@ -328,6 +328,56 @@ pub fn resolve(root: &BodyPart, size: usize, raw: &[u8], section: &Section) -> O
     Some(SectionData::Range(range.start.min(end)..end))
 }
 
+/// FETCH BINARY[part] failed: the part's Content-Transfer-Encoding is not one we can undo
+/// (Cyrus answers `NO [UNKNOWN-CTE]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("[UNKNOWN-CTE] Can not process the binary data")]
+pub struct UnknownCte;
+
+/// FETCH BINARY[part] / BINARY.SIZE[part] (RFC 3516) as Cyrus: `part` empty = the whole
+/// message, undecoded; otherwise the part's content with its transfer encoding undone.
+/// `None` = the part does not exist (NIL, or size 0 for BINARY.SIZE).
+///
+/// Cyrus decodes with the encoding it cached (`message_parse_charset`): 7BIT, 8BIT, BINARY,
+/// BASE64 and QUOTED-PRINTABLE are known, message/* parts are never decoded, anything else —
+/// and a zero-part multipart — is [`UnknownCte`]. Observed in 3.6.1: for such a part the
+/// BINARY / BINARY.SIZE item is left out of the FETCH response and the command still ends OK.
+pub fn resolve_binary(
+    root: &BodyPart,
+    size: usize,
+    raw: &[u8],
+    part: &[u32],
+) -> Option<Result<SectionData, UnknownCte>> {
+    let sec = Section {
+        part: part.to_vec(),
+        text: None,
+    };
+    let data = resolve(root, size, raw, &sec)?;
+    if part.is_empty() {
+        return Some(Ok(data));
+    }
+    let mut node = Node::Top(root);
+    for &n in part {
+        node = find_part(node, n)?;
+    }
+    let body = node.body();
+    if body.is_zero_part_multipart() {
+        return Some(Err(UnknownCte));
+    }
+    let enc = if body.media_type == b"MESSAGE" {
+        crate::decode::TransferEncoding::Identity
+    } else {
+        crate::decode::TransferEncoding::for_search(body.encoding.as_deref())
+    };
+    Some(match enc {
+        crate::decode::TransferEncoding::Identity => Ok(data),
+        crate::decode::TransferEncoding::Unknown => Err(UnknownCte),
+        e => Ok(SectionData::Owned(
+            crate::decode::decode_transfer(data.bytes(raw), e).into_owned(),
+        )),
+    })
+}
+
 /// Keep the header fields named in `keep` (or, if `keep` is empty, those not named in
 /// `drop`), as Cyrus's `message_pruneheader`: names compare case-insensitively, a field keeps
 /// its folds and line breaks, and pruning stops at the blank line.

@@ -60,6 +60,31 @@ fn section_answer(msg: &Message, raw: &[u8], item: &str) -> Vec<u8> {
     }
 }
 
+fn part_path(s: &str) -> Vec<u32> {
+    s.split('.')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().unwrap())
+        .collect()
+}
+
+fn binary_answer(msg: &Message, raw: &[u8], item: &str) -> Vec<u8> {
+    let close = item.rfind(']').unwrap();
+    let part = part_path(&item[12..close]);
+    let d = match msg.binary(raw, &part) {
+        None => return b"NIL".to_vec(),
+        Some(Err(_)) => return b"OMITTED".to_vec(),
+        Some(Ok(d)) => d,
+    };
+    let d = match item[close + 1..].strip_prefix('<') {
+        Some(p) => {
+            let (a, b) = p.trim_end_matches('>').split_once('.').unwrap();
+            d.partial(a.parse().unwrap(), b.parse().unwrap())
+        }
+        None => d,
+    };
+    literal(d.bytes(raw))
+}
+
 fn check(name: &str) -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let data = std::fs::read(dir.join(format!("{name}.golden"))).unwrap();
@@ -77,6 +102,15 @@ fn check(name: &str) -> Vec<String> {
             "RFC822.HEADER" => literal(msg.rfc822_header().bytes(&raw)),
             "RFC822.TEXT" => literal(msg.rfc822_text().bytes(&raw)),
             s if s.starts_with("BODY.PEEK[") => section_answer(&msg, &raw, s),
+            s if s.starts_with("BINARY.PEEK[") => binary_answer(&msg, &raw, s),
+            s if s.starts_with("BINARY.SIZE[") => {
+                let part = part_path(&s[12..s.len() - 1]);
+                match msg.binary(&raw, &part) {
+                    None => b"0".to_vec(),
+                    Some(Ok(d)) => d.len().to_string().into_bytes(),
+                    Some(Err(_)) => b"OMITTED".to_vec(),
+                }
+            }
             other => panic!("unknown item {other}"),
         };
         if &got != want {
@@ -119,6 +153,8 @@ golden! {
     text_noparams => "text-noparams",
     bare_lf_as_stored => "bare-lf",
     eightbit => "eightbit",
+    params_edge => "params-edge",
+    addresses => "addresses",
 }
 
 /// A bare-LF message parses to the same structure as its CRLF form (Cyrus stores the CRLF

@@ -20,6 +20,10 @@ use crate::header::{
 /// Cyrus's `boundary_limit` default: at most this many nested multipart boundaries.
 pub const BOUNDARY_LIMIT: usize = 1000;
 
+/// Cyrus's `maxheaderlines` default: header fields starting after this many lines of a
+/// header are ignored (Cyrus logs "has more than 1000 header lines").
+pub const MAX_HEADER_LINES: usize = 1000;
+
 /// Our own bound on nesting (multipart and message/rfc822 levels together; Cyrus has none
 /// and recurses on the C stack). Deeper parts are treated as opaque leaves: a multipart
 /// becomes a zero-part multipart, a message/rfc822 an unparsed part.
@@ -265,7 +269,12 @@ impl Parser<'_> {
         let block = &self.msg[start..header_end];
         body.header_lines = block.iter().filter(|&&c| c == b'\n').count();
         let mut ct: Option<ContentType> = None;
+        let mut line_no = 0;
         for f in fields(block) {
+            if line_no > MAX_HEADER_LINES {
+                break;
+            }
+            line_no += f.raw.iter().filter(|&&c| c == b'\n').count();
             if f.name.is_empty() {
                 continue;
             }

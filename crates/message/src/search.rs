@@ -260,8 +260,16 @@ impl Message {
     pub fn header_matches(&self, raw: &[u8], name: &[u8], needle: &SearchText) -> bool {
         let hdr = slice(raw, self.root().header_range());
         let mut all = String::new();
-        for f in fields(hdr).filter(|f| !f.name.is_empty() && f.name.eq_ignore_ascii_case(name)) {
-            all.push_str(decode_header(f.value).trim());
+        let mut line_no = 0;
+        for f in fields(hdr) {
+            // fields past Cyrus's maxheaderlines are not seen
+            if line_no > crate::parse::MAX_HEADER_LINES {
+                break;
+            }
+            line_no += f.raw.iter().filter(|&&c| c == b'\n').count();
+            if !f.name.is_empty() && f.name.eq_ignore_ascii_case(name) {
+                all.push_str(decode_header(f.value).trim());
+            }
         }
         if all.is_empty() {
             return false;

@@ -380,10 +380,12 @@ pub fn resolve_binary(
 
 /// Keep the header fields named in `keep` (or, if `keep` is empty, those not named in
 /// `drop`), as Cyrus's `message_pruneheader`: names compare case-insensitively, a field keeps
-/// its folds and line breaks, and pruning stops at the blank line.
+/// its folds and line breaks, and pruning stops at the blank line (or after 1001 fields, as
+/// Cyrus's `maxheaderlines` guard does).
 pub fn prune_header(header: &[u8], keep: &[Vec<u8>], drop: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut p = 0;
+    let mut count = 0;
     while p < header.len() && header[p] != b'\r' && header[p] != b'\n' && header[p] != 0 {
         let rest = &header[p..];
         // Cyrus looks for the colon anywhere ahead, not only on this line.
@@ -410,6 +412,11 @@ pub fn prune_header(header: &[u8], keep: &[Vec<u8>], drop: &[Vec<u8>]) -> Vec<u8
             out.extend_from_slice(&header[p..end]);
         }
         p = end;
+        // Cyrus's maxheaderlines guard: stop after 1001 fields
+        count += 1;
+        if count > crate::parse::MAX_HEADER_LINES {
+            break;
+        }
     }
     out
 }

@@ -155,6 +155,7 @@ golden! {
     eightbit => "eightbit",
     params_edge => "params-edge",
     addresses => "addresses",
+    many_headers => "many-headers",
 }
 
 /// A bare-LF message parses to the same structure as its CRLF form (Cyrus stores the CRLF

@@ -234,6 +234,13 @@ where
         Ok(()) => EX_OK,
         Err(e) => {
             tracing::error!("fatal error: {e}");
+            // What START left running in our process group (a detached `sync_client -r`)
+            // must not outlive a master that could not start.
+            if !a.debug && rustix::process::getpgrp() == rustix::process::getpid() {
+                // SAFETY: signals only our own process group, which we lead (checked); our
+                // own handler merely counts the SIGTERM.
+                unsafe { libc::kill(0, libc::SIGTERM) };
+            }
             EX_CONFIG
         }
     };

@@ -95,7 +95,10 @@ pub enum MasterError {
 struct Running {
     child: Child,
     kind: ChildKind,
+    /// Entry name.
     name: String,
+    /// Name in log lines (`imap/ipv4` for a service socket).
+    label: String,
     path: PathBuf,
     started: Instant,
 }
@@ -118,7 +121,7 @@ impl Running {
         let head = format!(
             "process type:{} name:{} path:{} age:{}s pid:{}",
             self.kind.label(),
-            self.name,
+            self.label,
             self.path.display(),
             self.started.elapsed().as_secs(),
             self.pid()
@@ -611,6 +614,7 @@ impl Master {
                         child,
                         kind: s.kind,
                         name: s.name.clone(),
+                        label: s.label(),
                         path: s.program.clone(),
                         started: now,
                     });
@@ -674,6 +678,7 @@ impl Master {
                         child,
                         kind: ChildKind::Event,
                         name: e.name.clone(),
+                        label: e.name.clone(),
                         path: program,
                         started: Instant::now(),
                     });

@@ -62,6 +62,11 @@ pub(crate) struct SpawnSpec<'a> {
     pub(crate) maxchild: Option<i64>,
     /// `maxfds` when non-zero.
     pub(crate) maxfds: i64,
+    /// `wait=y` daemon: run in a process group of its own.
+    pub(crate) own_group: bool,
+    /// `wait=y` daemon at start-up: the write end of the readiness pipe, given to the child
+    /// as descriptor 3.
+    pub(crate) status_fd: Option<RawFd>,
 }
 
 /// The command for `spec`, ready to spawn.
@@ -99,17 +104,32 @@ pub(crate) fn command(spec: &SpawnSpec<'_>) -> Command {
         ChildKind::Start | ChildKind::Event => {}
     }
     let fd = spec.listen_fd;
+    let (own_group, status_fd) = (spec.own_group, spec.status_fd);
     let maxfds = u64::try_from(spec.maxfds).unwrap_or(0);
-    if fd.is_some() || maxfds > 0 {
+    if fd.is_some() || maxfds > 0 || own_group || status_fd.is_some() {
         // SAFETY: the hook runs in the forked child before exec and only makes the
-        // async-signal-safe calls fcntl, getrlimit and setrlimit on the child's own state;
-        // it allocates nothing and touches no lock.
+        // async-signal-safe calls fcntl, dup2, setpgid, getrlimit and setrlimit on the
+        // child's own state; it allocates nothing and touches no lock.
         unsafe {
             cmd.pre_exec(move || {
                 if let Some(fd) = fd
                     && libc::fcntl(fd, libc::F_SETFD, 0) != 0
                 {
                     return Err(std::io::Error::last_os_error());
+                }
+                if own_group && libc::setpgid(0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if let Some(w) = status_fd {
+                    // dup2 onto 3 clears close-on-exec; if the pipe already is 3, clear it.
+                    let r = if w == 3 {
+                        libc::fcntl(3, libc::F_SETFD, 0)
+                    } else {
+                        libc::dup2(w, 3)
+                    };
+                    if r < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 if maxfds > 0 {
                     let mut rl = libc::rlimit {

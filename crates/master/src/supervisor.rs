@@ -85,6 +85,9 @@ pub enum MasterError {
     /// `master_bind_errors_fatal` and a socket could not be bound.
     #[error("{0}")]
     BindFatal(String),
+    /// A `wait=y` daemon did not report readiness.
+    #[error("waitdaemon {0}/daemon did not write \"ok\\r\\n\" to fd 3")]
+    WaitDaemon(String),
     /// Anything else from the system.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -179,6 +182,8 @@ struct Slot {
     min_gap: Duration,
     /// `maxchild=0`: bound but never started.
     enabled: bool,
+    /// DAEMON `wait=y`: own process group, stopped last at shutdown.
+    wait: bool,
     child: Option<Running>,
     next_start: Option<Instant>,
     last_start: Option<Instant>,
@@ -217,6 +222,8 @@ pub struct Master {
     /// included); one more means "kill what is left".
     shutdown_baseline: u32,
     killed: bool,
+    /// The `wait=y` daemon being stopped at shutdown.
+    stopping: Option<u32>,
 }
 
 impl Master {
@@ -233,6 +240,7 @@ impl Master {
             shutting_down: false,
             shutdown_baseline: 0,
             killed: false,
+            stopping: None,
         })
     }
 
@@ -250,7 +258,86 @@ impl Master {
         }
         self.run_start(&conf)?;
         self.configure(&conf, true)?;
+        if let Err(e) = self.start_wait_daemons() {
+            self.for_each_child(|r| r.signal(libc::SIGTERM));
+            while self.child_count() > 0 {
+                self.reap();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            return Err(e);
+        }
         self.supervise();
+        Ok(())
+    }
+
+    /// §8.6 `wait=y`: each such daemon in file order, before any service, in a process group
+    /// of its own; master blocks until it writes `ok\r\n` to descriptor 3.
+    fn start_wait_daemons(&mut self) -> Result<(), MasterError> {
+        for i in 0..self.slots.len() {
+            if !self.slots[i].wait {
+                continue;
+            }
+            let s = &mut self.slots[i];
+            let mut fds = [0 as libc::c_int; 2];
+            // SAFETY: `fds` is a valid two-int array for pipe2 to fill.
+            if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+                return Err(std::io::Error::last_os_error().into());
+            }
+            use std::os::fd::FromRawFd;
+            // SAFETY: pipe2 succeeded; we own both new descriptors.
+            let (r, w) = unsafe {
+                (
+                    std::fs::File::from_raw_fd(fds[0]),
+                    std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+                )
+            };
+            let spec = SpawnSpec {
+                kind: s.kind,
+                name: &s.name,
+                argv: &s.argv,
+                program: &s.program,
+                listen_fd: None,
+                id: 0,
+                maxchild: None,
+                maxfds: s.maxfds,
+                own_group: true,
+                status_fd: Some(w.as_raw_fd()),
+            };
+            let child = command(&spec)
+                .spawn()
+                .map_err(|e| MasterError::Startup(format!("{}: {e}", s.name)))?;
+            drop(w);
+            let now = Instant::now();
+            tracing::info!(
+                "process type:DAEMON name:{} path:{} pid:{} started, waiting for it",
+                s.label(),
+                s.program.display(),
+                child.id()
+            );
+            s.child = Some(Running {
+                child,
+                kind: s.kind,
+                name: s.name.clone(),
+                label: s.label(),
+                path: s.program.clone(),
+                started: now,
+            });
+            s.next_start = None;
+            s.last_start = Some(now);
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4];
+            while got.len() < 4 {
+                match std::io::Read::read(&mut &r, &mut buf[..4 - got.len()]) {
+                    Ok(0) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            if got != b"ok\r\n" {
+                return Err(MasterError::WaitDaemon(s.name.clone()));
+            }
+        }
         Ok(())
     }
 
@@ -274,6 +361,8 @@ impl Master {
                 id: 0,
                 maxchild: None,
                 maxfds: 0,
+                own_group: false,
+                status_fd: None,
             };
             tracing::info!(
                 "about to run startup command {}: {}",
@@ -483,6 +572,7 @@ impl Master {
                     tracing::info!("All children have exited, closing down");
                     return;
                 }
+                self.stop_wait_daemons();
             } else {
                 self.start_due();
                 self.run_due_events();
@@ -495,7 +585,14 @@ impl Master {
     fn begin_shutdown(&mut self) {
         tracing::info!("attempting clean shutdown on signal");
         self.shutting_down = true;
-        self.for_each_child(|r| r.signal(libc::SIGTERM));
+        // wait=y daemons are stopped last (see `stop_wait_daemons`).
+        self.slots
+            .iter()
+            .filter(|s| !s.wait)
+            .filter_map(|s| s.child.as_ref())
+            .chain(&self.retiring)
+            .chain(&self.event_children)
+            .for_each(|r| r.signal(libc::SIGTERM));
         for s in &mut self.slots {
             s.socket = None;
             s.next_start = None;
@@ -507,6 +604,25 @@ impl Master {
             unsafe { libc::kill(0, libc::SIGTERM) };
         }
         self.shutdown_baseline = self.control.shutdown_requests();
+    }
+
+    /// Once every other child has exited: SIGTERM the `wait=y` daemons one at a time, in
+    /// reverse start order.
+    fn stop_wait_daemons(&mut self) {
+        let others = self.slots.iter().any(|s| !s.wait && s.child.is_some())
+            || !self.retiring.is_empty()
+            || !self.event_children.is_empty();
+        if others {
+            return;
+        }
+        if let Some(s) = self.slots.iter_mut().rev().find(|s| s.child.is_some())
+            && let Some(r) = &s.child
+            && self.stopping != Some(r.pid())
+        {
+            tracing::info!("waiting for child {} of {} to exit...", r.pid(), s.label());
+            r.signal(libc::SIGTERM);
+            self.stopping = Some(r.pid());
+        }
     }
 
     fn for_each_child(&self, f: impl Fn(&Running)) {
@@ -600,6 +716,8 @@ impl Master {
                 id: s.id,
                 maxchild: s.maxchild,
                 maxfds: s.maxfds,
+                own_group: s.wait,
+                status_fd: None,
             };
             match command(&spec).spawn() {
                 Ok(child) => {
@@ -665,6 +783,8 @@ impl Master {
                 id: 0,
                 maxchild: None,
                 maxfds: 0,
+                own_group: false,
+                status_fd: None,
             };
             match command(&spec).spawn() {
                 Ok(child) => {
@@ -732,6 +852,7 @@ fn service_slot(e: &ServiceEntry, program: &Path, socket: BoundSocket, id: usize
         maxfds: e.maxfds,
         min_gap: min_gap(e.effective_maxforkrate()),
         enabled: maxchild != Some(0),
+        wait: false,
         child: None,
         next_start: Some(Instant::now()),
         last_start: None,
@@ -740,12 +861,6 @@ fn service_slot(e: &ServiceEntry, program: &Path, socket: BoundSocket, id: usize
 }
 
 fn daemon_slot(d: &DaemonEntry, program: &Path) -> Slot {
-    if d.wait {
-        tracing::warn!(
-            "daemon {}: wait=y is not supported; started like wait=n (no fd 3 handshake)",
-            d.name
-        );
-    }
     Slot {
         kind: ChildKind::Daemon,
         name: d.name.clone(),
@@ -758,6 +873,7 @@ fn daemon_slot(d: &DaemonEntry, program: &Path) -> Slot {
         maxfds: d.maxfds,
         min_gap: min_gap(d.maxforkrate),
         enabled: true,
+        wait: d.wait,
         child: None,
         next_start: Some(Instant::now()),
         last_start: None,

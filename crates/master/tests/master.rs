@@ -651,3 +651,59 @@ impl Drop for Guard {
         kill(-self.0, libc::SIGKILL);
     }
 }
+
+#[test]
+fn wait_daemons_start_first_and_stop_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("log");
+    let conf = d.join("cyrus.conf");
+    let l = log.display();
+    write(
+        &conf,
+        &format!(
+            "DAEMON {{\n  plain cmd=\"master-test-service --daemon {l}\"\n  \
+             ready cmd=\"master-test-service --wait-daemon {l} ok\" wait=y\n}}\n"
+        ),
+    );
+    let m = start(
+        &conf,
+        &d.join("services"),
+        ProgramPath::only(svc_dir()),
+        Arc::new(master::SystemClock),
+    );
+    wait_until("both daemons", Duration::from_secs(10), || {
+        (lines(&log).len() == 2).then_some(())
+    });
+    let l0 = lines(&log);
+    // The wait=y daemon ran first, had fd 3 and its own process group.
+    assert!(l0[0].ends_with("waitd fd3=true own_group=true"), "{l0:?}");
+    assert!(l0[1].ends_with("daemon isdaemon=1"), "{l0:?}");
+    m.stop();
+    let l1 = lines(&log);
+    assert!(l1[2].ends_with("stopping daemon"), "{l1:?}");
+    assert!(l1[3].ends_with("stopping waitd"), "{l1:?}");
+
+    // A wait=y daemon that does not say "ok\r\n" stops master's start-up.
+    write(
+        &conf,
+        &format!(
+            "DAEMON {{\n  ready cmd=\"master-test-service --wait-daemon {l} bad\" wait=y\n}}\n"
+        ),
+    );
+    let mut opts = MasterOptions::new(&conf);
+    opts.programs = ProgramPath::only(svc_dir());
+    let mut m = Master::new(opts, Arc::new(master::SystemClock)).unwrap();
+    let e = m.run().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "waitdaemon ready/daemon did not write \"ok\\r\\n\" to fd 3"
+    );
+    let pid: i32 = lines(&log)
+        .last()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    wait_until("bad wait daemon stopped", Duration::from_secs(10), || {
+        (!alive(pid)).then_some(())
+    });
+}

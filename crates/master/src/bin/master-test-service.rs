@@ -8,6 +8,10 @@
 //! * `--touch FILE WORDS…`: append `<pid> WORDS…` to FILE and exit 0 (START and EVENTS).
 //! * `--daemon FILE`: append `<pid> daemon isdaemon=<CYRUS_ISDAEMON>`, then wait for SIGTERM
 //!   and exit 75 as Cyrus programs do (SIGHUP is ignored, as in sync_client).
+//!   On SIGTERM it appends `<pid> stopping daemon` before exiting.
+//! * `--wait-daemon FILE ok|bad`: a `wait=y` daemon: writes `ok\r\n` (or `no\r\n`) to fd 3,
+//!   appends `<pid> waitd fd3=<written> own_group=<leads its group>`, waits for SIGTERM and
+//!   appends `<pid> stopping waitd`.
 //! * `--sync-client FILE ARGS…`: a stand-in for `sync_client` as the replication guide runs
 //!   it. With `-r` it forks and the parent exits 0 (unless `CYRUS_ISDAEMON` is set, as in
 //!   Cyrus), the child appends `<pid> rolling <channel>` and waits for SIGTERM; otherwise
@@ -136,7 +140,32 @@ fn main() {
         Some("--daemon") if args.len() >= 2 => {
             let d = std::env::var("CYRUS_ISDAEMON").unwrap_or_else(|_| "-".to_owned());
             append(&args[1], &format!("daemon isdaemon={d}"));
-            wait_for_term()
+            let code = wait_for_term();
+            append(&args[1], "stopping daemon");
+            code
+        }
+        Some("--wait-daemon") if args.len() >= 3 => {
+            let reply: &[u8] = if args[2] == "ok" {
+                b"ok\r\n"
+            } else {
+                b"no\r\n"
+            };
+            // SAFETY: writing a local buffer to descriptor 3 (master's readiness pipe; EBADF
+            // when absent, which is fine).
+            let wrote = unsafe { libc::write(3, reply.as_ptr().cast(), reply.len()) };
+            // SAFETY: getpgrp cannot fail.
+            let pgrp = unsafe { libc::getpgrp() };
+            append(
+                &args[1],
+                &format!(
+                    "waitd fd3={} own_group={}",
+                    wrote > 0,
+                    pgrp == std::process::id() as i32
+                ),
+            );
+            let code = wait_for_term();
+            append(&args[1], "stopping waitd");
+            code
         }
         Some("--sync-client") if args.len() >= 2 => sync_client(&args[1], &args[2..]),
         Some("--master") => master::main_with_args(args.split_off(1)),

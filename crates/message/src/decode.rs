@@ -234,32 +234,63 @@ pub fn parse_mime_xvalue(v: &[u8]) -> Option<Vec<u8>> {
     Some(to_utf8(&bytes, cs).into_owned().into_bytes())
 }
 
-/// Try to read an encoded word `=?charset[*lang]?enc?text?=` at the start of `s`. Returns
-/// the decoded text and the length consumed.
-fn encoded_word(s: &[u8]) -> Option<(String, usize)> {
+/// Positions of every `?=` and of every white-space byte in a header value, so that each
+/// candidate encoded word finds its end by binary search: a value full of unterminated
+/// `=?` starts stays linear.
+struct Marks {
+    ends: Vec<usize>,
+    spaces: Vec<usize>,
+}
+
+impl Marks {
+    fn new(v: &[u8]) -> Marks {
+        let ends = v
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w == b"?=")
+            .map(|(i, _)| i)
+            .collect();
+        let spaces = v
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_ascii_whitespace())
+            .map(|(i, _)| i)
+            .collect();
+        Marks { ends, spaces }
+    }
+    fn first_at_or_after(list: &[usize], i: usize) -> Option<usize> {
+        let k = list.partition_point(|&p| p < i);
+        list.get(k).copied()
+    }
+}
+
+/// Try to read an encoded word `=?charset[*lang]?enc?text?=` at `value[i..]`. Returns the
+/// decoded text and the length consumed.
+fn encoded_word(value: &[u8], i: usize, marks: &Marks) -> Option<(String, usize)> {
+    let s = &value[i..];
     if !s.starts_with(b"=?") {
         return None;
     }
     let rest = &s[2..];
-    let q1 = rest.iter().position(|&c| c == b'?')?;
-    let cs = &rest[..q1];
-    if cs.is_empty() || cs.iter().any(|&c| c <= b' ' || c >= 0x7f) {
+    // The charset token ends at the next '?'; invalid bytes stop the scan early, and the
+    // next '?' is never further than the next "=?" start, so this stays linear overall.
+    let q1 = rest
+        .iter()
+        .position(|&c| c == b'?' || c <= b' ' || c >= 0x7f)?;
+    if rest[q1] != b'?' || q1 == 0 {
         return None;
     }
+    let cs = &rest[..q1];
     let enc = *rest.get(q1 + 1)?;
     if rest.get(q1 + 2) != Some(&b'?') {
         return None;
     }
-    let text_start = q1 + 3;
-    let tail = &rest[text_start..];
-    let end = tail.windows(2).position(|w| w == b"?=")?;
-    let text = &tail[..end];
-    if text
-        .iter()
-        .any(|&c| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n')
-    {
+    let text_start = i + 2 + q1 + 3;
+    let end = Marks::first_at_or_after(&marks.ends, text_start)?;
+    if Marks::first_at_or_after(&marks.spaces, text_start).is_some_and(|w| w < end) {
         return None;
     }
+    let text = &value[text_start..end];
     let bytes = match enc {
         b'Q' | b'q' => decode_q(text),
         b'B' | b'b' => decode_base64(text),
@@ -274,7 +305,7 @@ fn encoded_word(s: &[u8]) -> Option<(String, usize)> {
         Some(e) => e.decode_without_bom_handling(&bytes).0.into_owned(),
         None => String::from_utf8_lossy(&bytes).into_owned(),
     };
-    Some((decoded, 2 + text_start + end + 2))
+    Some((decoded, end + 2 - i))
 }
 
 /// Decode a header value to UTF-8: RFC 2047 encoded words are decoded (white space between
@@ -282,6 +313,7 @@ fn encoded_word(s: &[u8]) -> Option<(String, usize)> {
 /// UTF-8 (invalid sequences replaced).
 pub fn decode_header(value: &[u8]) -> String {
     let mut out = String::with_capacity(value.len());
+    let marks = Marks::new(value);
     let mut pending_ws: Vec<u8> = Vec::new();
     let mut last_was_word = false;
     let mut plain: Vec<u8> = Vec::new();
@@ -304,7 +336,7 @@ pub fn decode_header(value: &[u8]) -> String {
             continue;
         }
         if c == b'='
-            && let Some((text, n)) = encoded_word(&value[i..])
+            && let Some((text, n)) = encoded_word(value, i, &marks)
         {
             if !last_was_word {
                 plain.extend_from_slice(&pending_ws);

@@ -308,6 +308,10 @@ pub fn parse_language(value: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
+/// Our bound on parameters kept from one header field (Cyrus has none); RFC 2231 folding is
+/// quadratic in their number.
+pub const MAX_PARAMS: usize = 256;
+
 /// Is `s[p..]` a fold (optional CR, LF, then SP/HTAB)? Returns the length of the line break.
 fn fold_at(s: &[u8], p: usize) -> Option<usize> {
     let lb = if s.get(p) == Some(&b'\r') && s.get(p + 1) == Some(&b'\n') {
@@ -325,6 +329,9 @@ fn fold_at(s: &[u8], p: usize) -> Option<usize> {
 fn parse_params(s: &[u8], mut p: usize) -> Vec<Param> {
     let mut out = Vec::new();
     loop {
+        if out.len() >= MAX_PARAMS {
+            return out;
+        }
         let Some(a) = skip_cfws(s, p) else { return out };
         let attr_start = a;
         let mut q = a;

@@ -183,7 +183,7 @@ pub fn write_body(out: &mut Vec<u8>, part: &BodyPart, extended: bool) {
             }
         };
         out.push(b' ');
-        write_envelope(out, &sub.envelope);
+        write_envelope(out, sub.envelope());
         out.push(b' ');
         write_body(out, sub, extended);
         out.push(b' ');

@@ -111,12 +111,12 @@ impl Message {
 
     /// The ENVELOPE fields of the message header.
     pub fn envelope_fields(&self) -> &EnvelopeFields {
-        &self.root.envelope
+        self.root.envelope()
     }
 
     /// Append the ENVELOPE to `out`.
     pub fn write_envelope(&self, out: &mut Vec<u8>) {
-        imap::write_envelope(out, &self.root.envelope)
+        imap::write_envelope(out, self.root.envelope())
     }
 
     /// Append the BODYSTRUCTURE to `out`.

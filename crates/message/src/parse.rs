@@ -20,6 +20,11 @@ use crate::header::{
 /// Cyrus's `boundary_limit` default: at most this many nested multipart boundaries.
 pub const BOUNDARY_LIMIT: usize = 1000;
 
+/// Our bound on the number of MIME parts in one message (Cyrus has none). When it is
+/// reached the part being started runs to the end of the message, so memory stays a small
+/// multiple of the message size even for millions of empty parts.
+pub const MAX_PARTS: usize = 10_000;
+
 /// Cyrus's `maxheaderlines` default: header fields starting after this many lines of a
 /// header are ignored (Cyrus logs "has more than 1000 header lines").
 pub const MAX_HEADER_LINES: usize = 1000;
@@ -77,15 +82,34 @@ pub struct BodyPart {
     pub disposition: Option<Disposition>,
     pub language: Vec<Vec<u8>>,
     pub location: Option<Vec<u8>>,
-    /// ENVELOPE fields from this part's header (meaningful for a message's top part).
-    pub envelope: EnvelopeFields,
+    /// ENVELOPE fields from this part's header (meaningful for a message's top part);
+    /// `None` when the header has none of them (see [`BodyPart::envelope`]).
+    pub envelope_fields: Option<Box<EnvelopeFields>>,
     /// Sub-parts of a multipart (empty for a malformed multipart: see [`Self::is_zero_part_multipart`]).
     pub parts: Vec<BodyPart>,
     /// The encapsulated message of a message/rfc822 part.
     pub message: Option<Box<BodyPart>>,
 }
 
+static NO_ENVELOPE: EnvelopeFields = EnvelopeFields {
+    date: None,
+    subject: None,
+    from: None,
+    sender: None,
+    reply_to: None,
+    to: None,
+    cc: None,
+    bcc: None,
+    in_reply_to: None,
+    message_id: None,
+};
+
 impl BodyPart {
+    /// The ENVELOPE fields of this part's header (all `None` when it has none).
+    pub fn envelope(&self) -> &EnvelopeFields {
+        self.envelope_fields.as_deref().unwrap_or(&NO_ENVELOPE)
+    }
+
     pub fn is_multipart(&self) -> bool {
         self.media_type == b"MULTIPART"
     }
@@ -156,6 +180,8 @@ struct Parser<'a> {
     off: usize,
     /// Pending boundaries, outermost first.
     boundaries: Vec<Vec<u8>>,
+    /// Parts created so far (see [`MAX_PARTS`]).
+    parts: usize,
 }
 
 /// Does the line `s` (with its line break) match a pending boundary? Cyrus
@@ -281,7 +307,6 @@ impl Parser<'_> {
             let name = f.name;
             let v = f.value;
             let eq = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
-            let env = &mut body.envelope;
             if eq("content-type") {
                 ct = parse_content_type(v);
                 if ct.is_none() {
@@ -302,25 +327,25 @@ impl Parser<'_> {
             } else if eq("content-md5") {
                 body.md5 = Some(parse_string(v));
             } else if eq("date") {
-                env.date = Some(parse_string(v));
+                env(&mut body.envelope_fields).date = Some(parse_string(v));
             } else if eq("subject") {
-                env.subject = Some(parse_string(v));
+                env(&mut body.envelope_fields).subject = Some(parse_string(v));
             } else if eq("in-reply-to") {
-                env.in_reply_to = Some(parse_string(v));
+                env(&mut body.envelope_fields).in_reply_to = Some(parse_string(v));
             } else if eq("message-id") {
-                env.message_id = Some(parse_string(v));
+                env(&mut body.envelope_fields).message_id = Some(parse_string(v));
             } else if eq("from") {
-                env.from = nonempty(parse_address_list(v));
+                env(&mut body.envelope_fields).from = nonempty(parse_address_list(v));
             } else if eq("sender") {
-                env.sender = nonempty(parse_address_list(v));
+                env(&mut body.envelope_fields).sender = nonempty(parse_address_list(v));
             } else if eq("reply-to") {
-                env.reply_to = nonempty(parse_address_list(v));
+                env(&mut body.envelope_fields).reply_to = nonempty(parse_address_list(v));
             } else if eq("to") {
-                env.to = nonempty(parse_address_list(v));
+                env(&mut body.envelope_fields).to = nonempty(parse_address_list(v));
             } else if eq("cc") {
-                env.cc = nonempty(parse_address_list(v));
+                env(&mut body.envelope_fields).cc = nonempty(parse_address_list(v));
             } else if eq("bcc") {
-                env.bcc = nonempty(parse_address_list(v));
+                env(&mut body.envelope_fields).bcc = nonempty(parse_address_list(v));
             }
         }
         match ct {
@@ -360,6 +385,11 @@ impl Parser<'_> {
         let mut preamble = BodyPart::default();
         self.content(&mut preamble);
         while self.boundaries.len() == depth_b && self.boundaries.len() < BOUNDARY_LIMIT {
+            self.parts += 1;
+            if self.parts >= MAX_PARTS {
+                // stop splitting: this part takes the rest of the message
+                self.boundaries.clear();
+            }
             let mut part = BodyPart::default();
             self.body(&mut part, default, depth);
             if self.off == self.msg.len() && part.boundary_size == 0 {
@@ -429,6 +459,10 @@ impl Parser<'_> {
     }
 }
 
+fn env(slot: &mut Option<Box<EnvelopeFields>>) -> &mut EnvelopeFields {
+    slot.get_or_insert_with(Box::default)
+}
+
 fn nonempty(v: Vec<Address>) -> Option<Vec<Address>> {
     if v.is_empty() { None } else { Some(v) }
 }
@@ -439,6 +473,7 @@ pub fn parse_parts(msg: &[u8]) -> BodyPart {
         msg,
         off: 0,
         boundaries: Vec::new(),
+        parts: 0,
     };
     let mut root = BodyPart::default();
     p.body(&mut root, Default::Text, 0);

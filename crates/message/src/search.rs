@@ -231,7 +231,7 @@ fn walk(
 impl Message {
     /// SEARCH FROM/TO/CC/BCC.
     pub fn address_matches(&self, field: AddressField, needle: &SearchText) -> bool {
-        let env = &self.root().envelope;
+        let env = &self.root().envelope();
         let list = match field {
             AddressField::From => &env.from,
             AddressField::To => &env.to,
@@ -249,7 +249,7 @@ impl Message {
 
     /// SEARCH SUBJECT.
     pub fn subject_matches(&self, needle: &SearchText) -> bool {
-        match &self.root().envelope.subject {
+        match &self.root().envelope().subject {
             Some(s) if !s.is_empty() => needle.matches(&decode_header(s)),
             _ => false,
         }
@@ -292,13 +292,13 @@ impl Message {
     /// compares the INTERNALDATE's day instead (observed: such messages match SENTSINCE
     /// of a past date and not SENTBEFORE).
     pub fn sent_date(&self) -> Option<Date> {
-        let d = self.root().envelope.date.as_deref()?;
+        let d = self.root().envelope().date.as_deref()?;
         parse_rfc5322_date(d, true).map(|dt| dt.date)
     }
 
     /// The Date: header as a UTC timestamp (for SORT DATE); `None` when unparsable.
     pub fn sent_time(&self) -> Option<i64> {
-        let d = self.root().envelope.date.as_deref()?;
+        let d = self.root().envelope().date.as_deref()?;
         parse_rfc5322_date(d, false).map(|dt| dt.unix())
     }
 }

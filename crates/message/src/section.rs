@@ -386,10 +386,19 @@ pub fn prune_header(header: &[u8], keep: &[Vec<u8>], drop: &[Vec<u8>]) -> Vec<u8
     let mut out = Vec::new();
     let mut p = 0;
     let mut count = 0;
+    // Position of the next ':' at or after p (cached: positions only grow, so the whole
+    // prune stays linear).
+    let mut next_colon: Option<usize> = None;
     while p < header.len() && header[p] != b'\r' && header[p] != b'\n' && header[p] != 0 {
         let rest = &header[p..];
         // Cyrus looks for the colon anywhere ahead, not only on this line.
-        let colon = rest.iter().position(|&c| c == b':');
+        if next_colon.is_none_or(|c| c < p) {
+            next_colon = header[p..].iter().position(|&c| c == b':').map(|i| p + i);
+            if next_colon.is_none() {
+                next_colon = Some(usize::MAX);
+            }
+        }
+        let colon = next_colon.filter(|&c| c != usize::MAX).map(|c| c - p);
         let name = colon.map(|c| &rest[..c]);
         let matches =
             |list: &[Vec<u8>]| name.is_some_and(|n| list.iter().any(|l| l.eq_ignore_ascii_case(n)));

@@ -647,15 +647,12 @@ impl Master {
             let Some(r) = s.child.as_mut() else {
                 continue;
             };
-            let status = match r.child.try_wait() {
-                Ok(Some(st)) => st,
+            match r.child.try_wait() {
+                Ok(Some(status)) => r.log_exit(status),
                 Ok(None) => continue,
-                Err(e) => {
-                    tracing::error!("waitpid for {}: {e}", r.pid());
-                    continue;
-                }
-            };
-            r.log_exit(status);
+                // Someone else reaped it (ECHILD): it is gone all the same.
+                Err(e) => tracing::error!("waitpid for {}: {e}", r.pid()),
+            }
             let age = r.started.elapsed();
             s.child = None;
             if shutting_down {
@@ -693,7 +690,7 @@ impl Master {
                 Ok(None) => true,
                 Err(e) => {
                     tracing::error!("waitpid for {}: {e}", r.pid());
-                    true
+                    false
                 }
             });
         }
@@ -828,6 +825,22 @@ impl Master {
             }
         }
         t
+    }
+}
+
+impl Drop for Master {
+    /// [`Master::run`] returns only when every child has exited; this covers a panic or an
+    /// early return in library use, so that no child outlives its supervisor.
+    fn drop(&mut self) {
+        self.for_each_child(|r| r.signal(libc::SIGKILL));
+        for s in &mut self.slots {
+            if let Some(r) = s.child.as_mut() {
+                let _ = r.child.wait();
+            }
+        }
+        for r in self.retiring.iter_mut().chain(&mut self.event_children) {
+            let _ = r.child.wait();
+        }
     }
 }
 

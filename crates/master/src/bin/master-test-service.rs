@@ -150,19 +150,20 @@ fn main() {
             } else {
                 b"no\r\n"
             };
-            // SAFETY: writing a local buffer to descriptor 3 (master's readiness pipe; EBADF
-            // when absent, which is fine).
-            let wrote = unsafe { libc::write(3, reply.as_ptr().cast(), reply.len()) };
             // SAFETY: getpgrp cannot fail.
             let pgrp = unsafe { libc::getpgrp() };
+            // SAFETY: F_GETFD only inspects the descriptor table.
+            let has_fd3 = unsafe { libc::fcntl(3, libc::F_GETFD) } >= 0;
             append(
                 &args[1],
                 &format!(
-                    "waitd fd3={} own_group={}",
-                    wrote > 0,
-                    pgrp == std::process::id() as i32
+                    "waitd fd3={has_fd3} own_group={}",
+                    i64::from(pgrp) == i64::from(std::process::id())
                 ),
             );
+            // Readiness last, so the line above precedes everything master starts next.
+            // SAFETY: writing a local buffer to descriptor 3 (master's readiness pipe).
+            unsafe { libc::write(3, reply.as_ptr().cast(), reply.len()) };
             let code = wait_for_term();
             append(&args[1], "stopping waitd");
             code

@@ -9,9 +9,9 @@
 //! * `--daemon FILE`: append `<pid> daemon isdaemon=<CYRUS_ISDAEMON>`, then wait for SIGTERM
 //!   and exit 75 as Cyrus programs do (SIGHUP is ignored, as in sync_client).
 //!   On SIGTERM it appends `<pid> stopping daemon` before exiting.
-//! * `--wait-daemon FILE ok|bad`: a `wait=y` daemon: writes `ok\r\n` (or `no\r\n`) to fd 3,
-//!   appends `<pid> waitd fd3=<written> own_group=<leads its group>`, waits for SIGTERM and
-//!   appends `<pid> stopping waitd`.
+//! * `--wait-daemon FILE ok|bad`: a `wait=y` daemon: appends `<pid> waitd fd3=<has fd 3>
+//!   own_group=<leads its group>`, then writes `ok\r\n` (or `no\r\n`) to fd 3, waits for
+//!   SIGTERM and appends `<pid> stopping waitd`.
 //! * `--sync-client FILE ARGS…`: a stand-in for `sync_client` as the replication guide runs
 //!   it. With `-r` it forks and the parent exits 0 (unless `CYRUS_ISDAEMON` is set, as in
 //!   Cyrus), the child appends `<pid> rolling <channel>` and waits for SIGTERM; otherwise

@@ -78,6 +78,7 @@ pub struct CyrusBuilder {
     syslog: bool,
     pop3: bool,
     sieve: bool,
+    services: Vec<(String, String, Vec<String>)>,
 }
 
 impl CyrusBuilder {
@@ -91,6 +92,7 @@ impl CyrusBuilder {
             syslog: true,
             pop3: true,
             sieve: true,
+            services: Vec::new(),
         }
     }
 
@@ -185,6 +187,18 @@ impl CyrusBuilder {
     /// Whether to run a ManageSieve service, `timsieved` (default on).
     pub fn sieve(mut self, on: bool) -> Self {
         self.sieve = on;
+        self
+    }
+
+    /// An extra SERVICES entry `name` running Cyrus program `tool` with `-C <imapd.conf>` and
+    /// `args` on its own free port (see [`CyrusInstance::service_addr`]); e.g.
+    /// `.service("oracle", "sync_server", &[])` gives a master a csync port on its own data.
+    pub fn service(mut self, name: &str, tool: &str, args: &[&str]) -> Self {
+        self.services.push((
+            name.into(),
+            tool.into(),
+            args.iter().map(|a| a.to_string()).collect(),
+        ));
         self
     }
 
@@ -361,6 +375,20 @@ impl CyrusBuilder {
                 ports.sieve
             );
         }
+        let mut extra_ports = Vec::new();
+        for (name, tool, args) in &self.services {
+            let port = free_port()?;
+            let mut cmd = format!("{bin}/{tool} -C {c}");
+            for a in args {
+                cmd.push(' ');
+                cmd.push_str(a);
+            }
+            let _ = writeln!(
+                cc,
+                "  {name} cmd=\"{cmd}\" listen=\"127.0.0.1:{port}\" prefork=0 maxchild=10"
+            );
+            extra_ports.push((name.clone(), port));
+        }
         if matches!(self.role, Role::Replica) {
             let _ = writeln!(
                 cc,
@@ -412,6 +440,7 @@ impl CyrusBuilder {
             replica: matches!(self.role, Role::Replica),
             pop3: self.pop3,
             sieve: self.sieve,
+            extra_ports,
             master_pid: None,
             cyrus_uid,
             mail_gid,
@@ -536,6 +565,7 @@ pub struct CyrusInstance {
     replica: bool,
     pop3: bool,
     sieve: bool,
+    extra_ports: Vec<(String, u16)>,
     master_pid: Option<i32>,
     cyrus_uid: u32,
     mail_gid: u32,
@@ -616,6 +646,13 @@ impl CyrusInstance {
     /// POP3 port, if enabled.
     pub fn pop3_port(&self) -> Option<u16> {
         self.pop3.then_some(self.ports.pop3)
+    }
+    /// Address of an extra service added with [`CyrusBuilder::service`].
+    pub fn service_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.extra_ports
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| SocketAddr::from(([127, 0, 0, 1], *p)))
     }
     /// ManageSieve (`timsieved`) address, if enabled.
     pub fn sieve_addr(&self) -> Option<SocketAddr> {
@@ -871,6 +908,7 @@ impl CyrusInstance {
         if self.sieve {
             ports.push(self.ports.sieve);
         }
+        ports.extend(self.extra_ports.iter().map(|(_, p)| *p));
         for port in ports {
             loop {
                 if !pid_alive(pid) {

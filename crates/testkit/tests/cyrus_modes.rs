@@ -174,8 +174,20 @@ fn drop_stops_master_and_tool_output_is_captured() {
     let inst = CyrusInstance::builder()
         .syslog(false)
         .pop3(false)
+        .service("oracle", "sync_server", &[])
         .start()
         .unwrap();
+    // The extra service answers like a csync server.
+    let mut s = std::net::TcpStream::connect(inst.service_addr("oracle").unwrap()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 256];
+    let n = std::io::Read::read(&mut s, &mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).contains("SASL"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    drop(s);
     let pid = inst.master_pid().unwrap();
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
     let out = inst.run_tool("mbpath", &["user/nobody"]).unwrap();

@@ -707,3 +707,30 @@ fn wait_daemons_start_first_and_stop_last() {
         (!alive(pid)).then_some(())
     });
 }
+
+#[test]
+fn a_failing_daemon_is_restarted_with_back_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("log");
+    let conf = d.join("cyrus.conf");
+    // Exits at once, every time: restarts after 0.25 s, 0.5 s, 1 s, 2 s, …
+    write(
+        &conf,
+        &format!(
+            "DAEMON {{\n  flappy cmd=\"master-test-service --touch {} start\"\n}}\n",
+            log.display()
+        ),
+    );
+    let m = start(
+        &conf,
+        &d.join("services"),
+        ProgramPath::only(svc_dir()),
+        Arc::new(master::SystemClock),
+    );
+    std::thread::sleep(Duration::from_millis(2200));
+    let n = count(&log, "start");
+    // Without back-off (maxforkrate 10/s) this would be about 20.
+    assert!((2..=6).contains(&n), "{n} starts in 2.2 s");
+    m.stop();
+}

@@ -17,5 +17,5 @@ mod tls;
 pub use args::{ArgsError, DEFAULT_CONFIG, ServiceArgs, init_tracing};
 pub use conn::Conn;
 pub use listener::{LISTEN_FD_ENV, Listener};
-pub use serve::{serve, serve_until};
+pub use serve::{MAXCHILD_ENV, serve, serve_limited, serve_until};
 pub use tls::{TlsAcceptor, TlsConnector, TlsError};

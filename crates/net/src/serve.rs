@@ -11,6 +11,19 @@ use crate::{Conn, Listener};
 /// How long sessions may finish their current command after shutdown starts.
 const GRACE: Duration = Duration::from_secs(5);
 
+/// The environment variable by which `master` passes cyrus.conf's `maxchild`: the most
+/// sessions served at once. Further connections wait in the listen backlog, as they wait
+/// for a free child under Cyrus's master.
+pub const MAXCHILD_ENV: &str = "CYRUS_MAXCHILD";
+
+fn max_sessions() -> usize {
+    std::env::var(MAXCHILD_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(usize::MAX)
+}
+
 /// Serve `listener` until SIGTERM, SIGINT or SIGQUIT.
 pub async fn serve<H, F>(listener: Listener, handler: H) -> std::io::Result<()>
 where
@@ -28,7 +41,7 @@ where
             _ = quit.recv() => {}
         }
     };
-    serve_until(listener, handler, shutdown).await;
+    serve_limited(listener, handler, shutdown, max_sessions()).await;
     Ok(())
 }
 
@@ -40,12 +53,22 @@ where
     F: Future<Output = ()> + Send + 'static,
     S: Future<Output = ()>,
 {
+    serve_limited(listener, handler, shutdown, usize::MAX).await
+}
+
+/// [`serve_until`] with at most `max` sessions at once.
+pub async fn serve_limited<H, F, S>(listener: Listener, handler: H, shutdown: S, max: usize)
+where
+    H: Fn(Conn) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+    S: Future<Output = ()>,
+{
     let mut sessions = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept(), if sessions.len() < max => match accepted {
                 Ok(conn) => {
                     tracing::debug!(peer = conn.peer_addr(), "accepted");
                     sessions.spawn(handler(conn));
@@ -106,6 +129,41 @@ mod tests {
                 "{addr} still listening"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn maxchild_caps_concurrent_sessions() {
+        let listener = Listener::bind("127.0.0.1:0").await.unwrap();
+        let target = listener.local_addr();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_limited(
+            listener,
+            |mut c: Conn| async move {
+                let _ = c.write_all(b"+\r\n").await;
+                let _ = c.flush().await;
+                let mut b = [0u8; 1];
+                let _ = c.read(&mut b).await;
+            },
+            async {
+                let _ = rx.await;
+            },
+            1,
+        ));
+        let mut first = Conn::connect(&target).await.unwrap();
+        let mut b = [0u8; 3];
+        first.read_exact(&mut b).await.unwrap();
+        let mut second = Conn::connect(&target).await.unwrap();
+        let waited =
+            tokio::time::timeout(Duration::from_millis(300), second.read_exact(&mut b)).await;
+        assert!(
+            waited.is_err(),
+            "second session served while the first is open"
+        );
+        drop(first);
+        second.read_exact(&mut b).await.unwrap();
+        tx.send(()).unwrap();
+        drop(second);
+        server.await.unwrap();
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@
 //! not start.
 
 use std::fmt::Write as _;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -752,10 +752,10 @@ impl CyrusInstance {
     /// Runs `/usr/lib/cyrus/bin/<tool> -C <imapd.conf> <args>` as the cyrus user and captures
     /// its output. A non-zero exit is not an error here: look at [`ToolOutput::status`].
     pub fn run_tool(&self, tool: &str, args: &[&str]) -> Result<ToolOutput> {
-        self.run_tool_timeout(tool, args, Duration::from_secs(300))
+        self.run_tool_timeout(tool, args, Duration::from_secs(120))
     }
 
-    /// [`Self::run_tool`] with a timeout after which the tool is killed (and an error returned).
+    /// [`Self::run_tool`] (whose timeout is 120 s) with a timeout after which the tool is killed (and an error returned).
     pub fn run_tool_timeout(
         &self,
         tool: &str,
@@ -909,23 +909,33 @@ impl CyrusInstance {
             ports.push(self.ports.sieve);
         }
         ports.extend(self.extra_ports.iter().map(|(_, p)| *p));
+        // Ready when every port is a LISTEN socket held by master itself. Checking ownership
+        // (rather than connecting) catches a port another process grabbed between our probe
+        // and master's bind, and starts no service child.
+        let started = Instant::now();
         for port in ports {
             loop {
                 if !pid_alive(pid) {
                     self.master_pid = None;
                     bail!("master exited during start-up\n{}", self.diagnostics());
                 }
-                if TcpStream::connect_timeout(
-                    &SocketAddr::from(([127, 0, 0, 1], port)),
-                    Duration::from_millis(200),
-                )
-                .is_ok()
-                {
+                let listeners = listen_inodes(port);
+                let mine = pid_socket_inodes(pid);
+                if listeners.iter().any(|i| mine.contains(i)) {
                     break;
                 }
-                if Instant::now() > deadline {
+                let stolen = !listeners.is_empty() && started.elapsed() > Duration::from_secs(2);
+                if stolen || Instant::now() > deadline {
                     self.stop();
-                    bail!("port {port} never accepted\n{}", self.diagnostics());
+                    bail!(
+                        "port {port} {}\n{}",
+                        if stolen {
+                            "is held by another process"
+                        } else {
+                            "never listened"
+                        },
+                        self.diagnostics()
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -1025,9 +1035,54 @@ fn group_has_live_children(leader: i32) -> bool {
     false
 }
 
+/// A port that is free now, below the ephemeral range (32768+) so outgoing connections do not
+/// take it before master binds it.
 fn free_port() -> Result<u16> {
+    use rand::Rng as _;
+    let mut rng = rand::thread_rng();
+    for _ in 0..200 {
+        let p = rng.gen_range(20_000..32_000);
+        if TcpListener::bind(("127.0.0.1", p)).is_ok() && listen_inodes(p).is_empty() {
+            return Ok(p);
+        }
+    }
     let l = TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
+}
+
+/// Inodes of IPv4 sockets listening on `port` (from /proc/net/tcp).
+fn listen_inodes(port: u16) -> Vec<u64> {
+    let Ok(t) = fs::read_to_string("/proc/net/tcp") else {
+        return Vec::new();
+    };
+    t.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let local = f.get(1)?;
+            let p = u16::from_str_radix(local.rsplit(':').next()?, 16).ok()?;
+            (p == port && *f.get(3)? == "0A").then(|| f.get(9)?.parse().ok())?
+        })
+        .collect()
+}
+
+/// Socket inodes among `pid`'s open descriptors.
+fn pid_socket_inodes(pid: i32) -> std::collections::HashSet<u64> {
+    let mut out = std::collections::HashSet::new();
+    if let Ok(rd) = fs::read_dir(format!("/proc/{pid}/fd")) {
+        for e in rd.flatten() {
+            if let Ok(t) = fs::read_link(e.path())
+                && let Some(i) = t
+                    .to_str()
+                    .and_then(|s| s.strip_prefix("socket:["))
+                    .and_then(|s| s.strip_suffix(']'))
+                    .and_then(|s| s.parse().ok())
+            {
+                out.insert(i);
+            }
+        }
+    }
+    out
 }
 
 fn cyrus_ids() -> Result<(u32, u32)> {

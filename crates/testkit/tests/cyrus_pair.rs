@@ -18,6 +18,7 @@ async fn populate(m: &CyrusInstance) {
         "user/alice/Work",
         "user/bob",
         "shared",
+        "user/bob/deep/er",
     ] {
         a.create(mb).await.unwrap();
     }

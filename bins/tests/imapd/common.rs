@@ -1,5 +1,6 @@
 //! Shared harness for the imapd end-to-end tests: a temporary configuration with users, our
 //! `imapd` on a free loopback port, stopped when dropped.
+#![allow(dead_code)]
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -7,10 +8,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub struct Server {
-    pub dir: tempfile::TempDir,
-    pub port: u16,
-    pub conf: PathBuf,
+pub(crate) struct Server {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) port: u16,
+    #[allow(dead_code)]
+    pub(crate) conf: PathBuf,
     child: Child,
 }
 
@@ -24,7 +26,7 @@ fn free_port() -> u16 {
 
 impl Server {
     /// Start imapd with users admin/secret, alice/pw, bob/pw and extra imapd.conf lines.
-    pub fn start(extra_conf: &str) -> Server {
+    pub(crate) fn start(extra_conf: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("config")).unwrap();
@@ -81,12 +83,12 @@ impl Server {
     }
 
     /// The sync log's lines.
-    pub fn sync_log(&self) -> String {
+    pub(crate) fn sync_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("config/sync/log")).unwrap_or_default()
     }
 
     /// Run a Python script with `PORT` set; panics with its output unless it exits 0.
-    pub fn python(&self, script: &str) -> String {
+    pub(crate) fn python(&self, script: &str) -> String {
         let out = Command::new("python3")
             .arg("-c")
             .arg(script)

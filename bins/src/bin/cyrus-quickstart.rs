@@ -1,22 +1,33 @@
-//! `cyrus-quickstart`: lay out a master and a replica instance on loopback from an embedded
-//! default (imapd.conf, cyrus.conf, password files, partitions), create a demo user on the
-//! master with the folders a mail client expects, deliver a welcome message, and show what the
-//! master has queued in its sync log for rolling replication.
+//! `cyrus-quickstart`: a replicated pair on loopback in one command (`scripts/run`).
 //!
-//! Used by `scripts/run`. The network services (imapd, lmtpd, pop3d, sync_server, sync_client,
-//! master) are built by later issues; this program says so instead of pretending.
+//! Writes an embedded default configuration for a master and a replica instance under one
+//! directory (imapd.conf, cyrus.conf, password files, partitions), creates a demo user with
+//! the folders a mail client expects, starts both instances with our `master` (services
+//! imapd, pop3d, lmtpd, sync_server; rolling `sync_client` on the master as a DAEMON), delivers
+//! a welcome message over LMTP, prints how to connect, and shows replication status while it
+//! runs: records queued in the master's sync log, mailboxes not yet identical on the replica,
+//! and how long the last change took to arrive. Ctrl-C (or SIGTERM) stops both cleanly.
+//!
+//! Data is kept between runs; the configuration files are rewritten each time from the
+//! embedded default (edit this program, not the generated files).
 
 use std::fs;
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use auth::passwd::{PasswdFile, SetMode, passwd_path};
 use cyrus_bins::open_store;
-use mailstore::{AppendOptions, CreateOptions, Store, StoreError};
+use mailstore::{CreateOptions, Store, StoreError};
 use types::MboxName;
 
-const USAGE: &str = "usage: cyrus-quickstart [--dir DIR] [--user NAME] [--password PASSWORD]";
+const USAGE: &str = "usage: cyrus-quickstart [--dir DIR] [--user NAME] [--password PASSWORD] \
+                     [--base-port PORT] [--interval SECONDS]";
 
+#[derive(Debug, Clone, Copy)]
 struct Ports {
     imap: u16,
     pop3: u16,
@@ -24,29 +35,34 @@ struct Ports {
     csync: u16,
 }
 
-const MASTER_PORTS: Ports = Ports {
-    imap: 24143,
-    pop3: 24110,
-    lmtp: 24024,
-    csync: 24205,
-};
-const REPLICA_PORTS: Ports = Ports {
-    imap: 25143,
-    pop3: 25110,
-    lmtp: 25024,
-    csync: 25205,
-};
-const REPL_USER: &str = "repl";
+impl Ports {
+    fn from_base(base: u16) -> Ports {
+        Ports {
+            imap: base + 143,
+            pop3: base + 110,
+            lmtp: base + 24,
+            csync: base + 205,
+        }
+    }
 
-fn imapd_conf(dir: &Path, servername: &str, master: bool, repl_password: &str) -> String {
+    fn all(&self) -> [u16; 4] {
+        [self.imap, self.pop3, self.lmtp, self.csync]
+    }
+}
+
+const REPL_USER: &str = "repl";
+const REPL_PASSWORD: &str = "repl-secret";
+const ADMIN_USER: &str = "admin";
+
+fn imapd_conf(dir: &Path, servername: &str, replica_csync: Option<u16>) -> String {
     let d = dir.display();
     let mut s = format!(
-        "# imapd.conf written by cyrus-quickstart ({servername})\n\
+        "# imapd.conf written by cyrus-quickstart ({servername}); rewritten at every start\n\
          configdirectory: {d}/config\n\
          defaultpartition: default\n\
          partition-default: {d}/spool/default\n\
          servername: {servername}\n\
-         admins: {REPL_USER}\n\
+         admins: {REPL_USER} {ADMIN_USER}\n\
          allowplaintext: yes\n\
          altnamespace: yes\n\
          unixhierarchysep: yes\n\
@@ -54,20 +70,18 @@ fn imapd_conf(dir: &Path, servername: &str, master: bool, repl_password: &str) -
          sasl_mech_list: PLAIN LOGIN\n\
          sasl_sasldb_path: {d}/config/passwd\n"
     );
-    if master {
-        s.push_str(&format!(
+    match replica_csync {
+        Some(port) => s.push_str(&format!(
             "sync_log: on\n\
              sync_host: 127.0.0.1\n\
-             sync_port: {}\n\
+             sync_port: {port}\n\
              sync_try_imap: no\n\
              sync_authname: {REPL_USER}\n\
-             sync_password: {repl_password}\n\
+             sync_password: {REPL_PASSWORD}\n\
              sync_repeat_interval: 1\n\
-             sync_shutdown_file: {d}/config/sync/shutdown\n",
-            REPLICA_PORTS.csync
-        ));
-    } else {
-        s.push_str("sync_log: off\n");
+             sync_shutdown_file: {d}/config/sync/shutdown\n"
+        )),
+        None => s.push_str("sync_log: off\n"),
     }
     s
 }
@@ -76,66 +90,166 @@ fn cyrus_conf(dir: &Path, p: &Ports, master: bool) -> String {
     let c = dir.join("conf/imapd.conf");
     let c = c.display();
     let mut s = format!(
-        "# cyrus.conf written by cyrus-quickstart\n\
+        "# cyrus.conf written by cyrus-quickstart; rewritten at every start\n\
          SERVICES {{\n\
-         \x20 imap       cmd=\"imapd -C {c}\" listen=\"127.0.0.1:{}\" prefork=0\n\
-         \x20 pop3       cmd=\"pop3d -C {c}\" listen=\"127.0.0.1:{}\" prefork=0\n\
-         \x20 lmtp       cmd=\"lmtpd -C {c} -a\" listen=\"127.0.0.1:{}\" prefork=0\n\
-         \x20 syncserver cmd=\"sync_server -C {c}\" listen=\"127.0.0.1:{}\" prefork=0\n\
+         \x20 imap       cmd=\"imapd -C {c}\" listen=\"127.0.0.1:{}\" prefork=0 maxchild=100\n\
+         \x20 pop3       cmd=\"pop3d -C {c}\" listen=\"127.0.0.1:{}\" prefork=0 maxchild=50\n\
+         \x20 lmtp       cmd=\"lmtpd -C {c} -a\" listen=\"127.0.0.1:{}\" prefork=0 maxchild=20\n\
+         \x20 syncserver cmd=\"sync_server -C {c}\" listen=\"127.0.0.1:{}\" prefork=0 maxchild=10\n\
          }}\n",
         p.imap, p.pop3, p.lmtp, p.csync
     );
     if master {
         s.push_str(&format!(
-            "DAEMON {{\n  syncclient cmd=\"sync_client -C {c} -r\"\n}}\n"
+            "DAEMON {{\n\
+             \x20 syncclient cmd=\"sync_client -C {c} -r\"\n\
+             }}\n"
         ));
     }
     s
 }
 
-fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
-    if path.exists() {
-        return Ok(());
-    }
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
     fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Write an instance's configuration (kept if already there) and open its store.
-fn instance(
-    root: &Path,
-    name: &str,
-    ports: &Ports,
-    master: bool,
-    repl_password: &str,
-) -> anyhow::Result<(PathBuf, Store)> {
-    let dir = root.join(name);
-    let conf_path = dir.join("conf/imapd.conf");
-    write_new(
-        &conf_path,
-        &imapd_conf(&dir, &format!("cyrus-rs-{name}"), master, repl_password),
-    )?;
-    write_new(
-        &dir.join("conf/cyrus.conf"),
-        &cyrus_conf(&dir, ports, master),
-    )?;
-    // Validate both files exactly as the servers will read them.
-    config::CyrusConf::load(dir.join("conf/cyrus.conf"))?;
-    let (conf, store) = open_store(&conf_path, "cyrus-quickstart")?;
-    let sasldb = conf.sasl_option("sasldb_path").map(PathBuf::from);
-    let passwd = PasswdFile::new(passwd_path(
-        Path::new(conf.config_directory()),
-        sasldb.as_deref(),
-    ));
-    passwd.set_password(
-        REPL_USER,
-        None,
-        repl_password.as_bytes(),
-        SetMode::CreateOrReplace,
-    )?;
-    Ok((passwd.path().to_owned(), store))
+/// One instance: its directory, ports, and (while running) its master process.
+struct Instance {
+    name: &'static str,
+    dir: PathBuf,
+    ports: Ports,
+    store: Store,
+    master: Option<Child>,
+}
+
+impl Instance {
+    fn prepare(
+        root: &Path,
+        name: &'static str,
+        ports: Ports,
+        replica_csync: Option<u16>,
+        users: &[(&str, &str)],
+    ) -> anyhow::Result<Instance> {
+        let dir = root.join(name);
+        let conf_path = dir.join("conf/imapd.conf");
+        write_file(
+            &conf_path,
+            &imapd_conf(&dir, &format!("cyrus-rs-{name}"), replica_csync),
+        )?;
+        write_file(
+            &dir.join("conf/cyrus.conf"),
+            &cyrus_conf(&dir, &ports, replica_csync.is_some()),
+        )?;
+        fs::create_dir_all(dir.join("log"))?;
+        fs::create_dir_all(dir.join("run"))?;
+        // Validate both files exactly as the servers will read them.
+        config::CyrusConf::load(dir.join("conf/cyrus.conf"))?;
+        let (conf, store) = open_store(&conf_path, "cyrus-quickstart")?;
+        let sasldb = conf.sasl_option("sasldb_path").map(PathBuf::from);
+        let passwd = PasswdFile::new(passwd_path(
+            Path::new(conf.config_directory()),
+            sasldb.as_deref(),
+        ));
+        for (user, password) in users {
+            if !passwd
+                .verify_login(user, password.as_bytes())
+                .unwrap_or(false)
+            {
+                passwd.set_password(user, None, password.as_bytes(), SetMode::CreateOrReplace)?;
+            }
+        }
+        Ok(Instance {
+            name,
+            dir,
+            ports,
+            store,
+            master: None,
+        })
+    }
+
+    fn start(&mut self, bindir: &Path) -> anyhow::Result<()> {
+        for port in self.ports.all() {
+            if TcpListener::bind(("127.0.0.1", port)).is_err() {
+                bail!(
+                    "127.0.0.1:{port} is in use (is another quickstart running? stop it, or \
+                     pick other ports with --base-port)"
+                );
+            }
+        }
+        let log = self.dir.join("log/master.log");
+        let child = Command::new(bindir.join("master"))
+            .arg("-C")
+            .arg(self.dir.join("conf/imapd.conf"))
+            .arg("-M")
+            .arg(self.dir.join("conf/cyrus.conf"))
+            .arg("-p")
+            .arg(self.dir.join("run/master.pid"))
+            .arg("-L")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}/master", bindir.display()))?;
+        self.master = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for port in self.ports.all() {
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if let Some(c) = self.master.as_mut()
+                    && let Some(status) = c.try_wait()?
+                {
+                    bail!(
+                        "the {} master exited ({status}) during start-up; see {}",
+                        self.name,
+                        log.display()
+                    );
+                }
+                if Instant::now() > deadline {
+                    bail!(
+                        "the {} instance did not open port {port} within 30 s; see {}",
+                        self.name,
+                        log.display()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
+    }
+
+    /// SIGTERM to our master (which stops its children), then wait; SIGKILL after 20 s.
+    fn stop(&mut self) {
+        let Some(mut child) = self.master.take() else {
+            return;
+        };
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::Term);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) if Instant::now() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 fn ignore_exists(r: Result<mailstore::MailboxEntry, StoreError>) -> anyhow::Result<()> {
@@ -145,125 +259,353 @@ fn ignore_exists(r: Result<mailstore::MailboxEntry, StoreError>) -> anyhow::Resu
     }
 }
 
-fn welcome(user: &str, now: i64) -> Vec<u8> {
+fn welcome(user: &str) -> String {
     format!(
-        "Return-Path: <postmaster@localhost>\r\n\
-         From: cyrus-rs <postmaster@localhost>\r\n\
+        "From: cyrus-rs <postmaster@localhost>\r\n\
          To: {user}@localhost\r\n\
          Subject: Welcome to cyrus-rs\r\n\
-         Message-ID: <welcome-{now}@cyrus-rs.localhost>\r\n\
+         Message-ID: <welcome-{}@cyrus-rs.localhost>\r\n\
          MIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=us-ascii\r\n\
          \r\n\
-         This message was delivered into the master's mailstore by cyrus-quickstart.\r\n\
-         Rolling replication copies it to the replica once sync_client runs.\r\n"
+         This message was delivered to the master over LMTP by cyrus-quickstart.\r\n\
+         Rolling replication has copied it to the replica: read it on either side.\r\n",
+        std::process::id()
     )
-    .into_bytes()
 }
 
-fn main() -> anyhow::Result<()> {
-    let mut dir = PathBuf::from("run");
-    let mut user = "demo".to_owned();
-    let mut password = "demo-password".to_owned();
+/// Deliver one message over LMTP (RFC 2033), checking every reply.
+fn lmtp_deliver(port: u16, rcpt: &str, message: &str) -> anyhow::Result<()> {
+    let stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut w = stream.try_clone()?;
+    let mut r = BufReader::new(stream);
+    let expect = |r: &mut BufReader<TcpStream>, code: &str| -> anyhow::Result<()> {
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line)? == 0 {
+                bail!("LMTP: connection closed");
+            }
+            if !line.starts_with(code) {
+                bail!("LMTP: expected {code}, got {}", line.trim_end());
+            }
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Ok(());
+            }
+        }
+    };
+    expect(&mut r, "220")?;
+    w.write_all(b"LHLO quickstart\r\n")?;
+    expect(&mut r, "250")?;
+    w.write_all(b"MAIL FROM:<postmaster@localhost>\r\n")?;
+    expect(&mut r, "250")?;
+    w.write_all(format!("RCPT TO:<{rcpt}>\r\n").as_bytes())?;
+    expect(&mut r, "250")?;
+    w.write_all(b"DATA\r\n")?;
+    expect(&mut r, "354")?;
+    for line in message.split_inclusive("\r\n") {
+        if line.starts_with('.') {
+            w.write_all(b".")?;
+        }
+        w.write_all(line.as_bytes())?;
+    }
+    w.write_all(b".\r\n")?;
+    expect(&mut r, "250")?;
+    w.write_all(b"QUIT\r\n")?;
+    Ok(())
+}
+
+/// What differs between master and replica right now.
+struct Status {
+    queued: usize,
+    behind: Vec<String>,
+}
+
+fn status(master: &Instance, replica: &Instance) -> anyhow::Result<Status> {
+    let sync = master.store.config().sync_log.config_dir.join("sync");
+    let mut queued = 0;
+    for f in ["log", "log-run"] {
+        queued += fs::read_to_string(sync.join(f))
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
+    }
+    let mut behind = Vec::new();
+    for entry in master.store.list_all_entries()? {
+        if entry.mbtype.deleted {
+            if let Some(r) = replica.store.mailbox_entry(&entry.name)?
+                && !r.mbtype.deleted
+            {
+                behind.push(entry.name.as_str().to_owned());
+            }
+            continue;
+        }
+        let Some(m) = master.store.mailbox_state(&entry.name)? else {
+            continue;
+        };
+        let same = match replica.store.mailbox_state(&entry.name)? {
+            Some(r) => {
+                r.entry.uniqueid == m.entry.uniqueid
+                    && r.header.map(|h| h.highestmodseq) == m.header.map(|h| h.highestmodseq)
+                    && r.sync_crc == m.sync_crc
+                    && r.sync_crc_annot == m.sync_crc_annot
+            }
+            None => false,
+        };
+        if !same {
+            behind.push(entry.name.as_str().to_owned());
+        }
+    }
+    Ok(Status { queued, behind })
+}
+
+struct Args {
+    dir: PathBuf,
+    user: String,
+    password: String,
+    base_port: u16,
+    interval: Duration,
+}
+
+fn parse_args() -> anyhow::Result<Option<Args>> {
+    let mut a = Args {
+        dir: PathBuf::from("run"),
+        user: "demo".to_owned(),
+        password: "demo-password".to_owned(),
+        base_port: 24000,
+        interval: Duration::from_secs(2),
+    };
     let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
+    while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| USAGE.to_owned());
-        match a.as_str() {
-            "--dir" => dir = PathBuf::from(value()?),
-            "--user" => user = value()?,
-            "--password" => password = value()?,
+        match arg.as_str() {
+            "--dir" => a.dir = PathBuf::from(value()?),
+            "--user" => a.user = value()?,
+            "--password" => a.password = value()?,
+            "--base-port" => {
+                a.base_port = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&p: &u16| (1024..=63000).contains(&p))
+                    .context("--base-port: a port number from 1024 to 63000")?;
+            }
+            "--interval" => {
+                a.interval = Duration::from_secs_f64(
+                    value()?
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|s| *s >= 0.1 && *s <= 3600.0)
+                        .context("--interval: seconds, 0.1 to 3600")?,
+                );
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
-                return Ok(());
+                return Ok(None);
             }
             other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
-    let root = std::path::absolute(&dir)?;
-    let repl_password = "repl-secret";
-    let (master_pw, master) = instance(&root, "master", &MASTER_PORTS, true, repl_password)?;
-    let (replica_pw, replica) = instance(&root, "replica", &REPLICA_PORTS, false, repl_password)?;
-    for pw in [&master_pw, &replica_pw] {
-        PasswdFile::new(pw).set_password(
-            &user,
-            None,
-            password.as_bytes(),
-            SetMode::CreateOrReplace,
-        )?;
-    }
+    Ok(Some(a))
+}
 
-    let inbox = MboxName::user_inbox(&user)?;
-    ignore_exists(master.create_mailbox(&inbox, CreateOptions::default()))?;
+fn main() -> anyhow::Result<()> {
+    let Some(args) = parse_args()? else {
+        return Ok(());
+    };
+    let bindir = std::env::current_exe()?
+        .parent()
+        .context("no directory for this program")?
+        .to_owned();
+    for prog in [
+        "master",
+        "imapd",
+        "pop3d",
+        "lmtpd",
+        "sync_server",
+        "sync_client",
+    ] {
+        if !bindir.join(prog).exists() {
+            bail!(
+                "{}/{prog} is missing: build all programs first (scripts/run does)",
+                bindir.display()
+            );
+        }
+    }
+    let root = std::path::absolute(&args.dir)?;
+    let master_ports = Ports::from_base(args.base_port);
+    let replica_ports = Ports::from_base(args.base_port + 1000);
+    let users = [
+        (REPL_USER, REPL_PASSWORD),
+        (args.user.as_str(), args.password.as_str()),
+    ];
+    let mut replica = Instance::prepare(&root, "replica", replica_ports, None, &users)?;
+    let mut master = Instance::prepare(
+        &root,
+        "master",
+        master_ports,
+        Some(replica_ports.csync),
+        &users,
+    )?;
+
+    let inbox = MboxName::user_inbox(&args.user)?;
+    let fresh = master.store.mailbox_entry(&inbox)?.is_none();
+    ignore_exists(
+        master
+            .store
+            .create_mailbox(&inbox, CreateOptions::default()),
+    )?;
+    master.store.set_subscribed(&args.user, &inbox, true)?;
     for (folder, special) in [
         ("Sent", "\\Sent"),
         ("Drafts", "\\Drafts"),
         ("Trash", "\\Trash"),
     ] {
         let name = MboxName::new(format!("{inbox}.{folder}"))?;
-        ignore_exists(master.create_mailbox(&name, CreateOptions::default()))?;
-        master.set_mailbox_annotation(&name, "/specialuse", &user, special.as_bytes())?;
-        master.set_subscribed(&user, &name, true)?;
+        if master.store.mailbox_entry(&name)?.is_none() {
+            ignore_exists(master.store.create_mailbox(&name, CreateOptions::default()))?;
+            master.store.set_mailbox_annotation(
+                &name,
+                "/specialuse",
+                &args.user,
+                special.as_bytes(),
+            )?;
+            master.store.set_subscribed(&args.user, &name, true)?;
+        }
     }
-    master.set_subscribed(&user, &inbox, true)?;
-    let body = master.stage_bytes("default", &welcome(&user, master.now()))?;
-    let appended = master.append(&inbox, &body, &AppendOptions::default())?;
 
-    println!("cyrus-rs quickstart — instances under {}", root.display());
-    for (name, p) in [("master", &MASTER_PORTS), ("replica", &REPLICA_PORTS)] {
+    replica.start(&bindir)?;
+    master.start(&bindir)?;
+    if fresh {
+        lmtp_deliver(master.ports.lmtp, &args.user, &welcome(&args.user))
+            .context("delivering the welcome message")?;
+    }
+
+    println!(
+        "cyrus-rs: a master and a replica are running (data under {})",
+        root.display()
+    );
+    for inst in [&master, &replica] {
+        let p = inst.ports;
         println!(
-            "  {name:8} imapd.conf {}/{name}/conf/imapd.conf  (IMAP 127.0.0.1:{}, POP3 :{}, LMTP :{}, csync :{})",
-            root.display(),
+            "  {:8} IMAP 127.0.0.1:{}  POP3 127.0.0.1:{}  LMTP 127.0.0.1:{}  csync 127.0.0.1:{}  \
+             (log {}/log/master.log)",
+            inst.name,
             p.imap,
             p.pop3,
             p.lmtp,
-            p.csync
+            p.csync,
+            inst.dir.display()
         );
     }
     println!(
-        "  user {user} / password {password}; replication identity {REPL_USER} (admin on both)"
+        "  user {} / password {} (admins: {ADMIN_USER} has no password until you set one with \
+         saslpasswd2; {REPL_USER} / {REPL_PASSWORD} replicates)",
+        args.user, args.password
     );
-    println!();
-    println!("master mailboxes:");
-    for e in master.user_mailboxes(&user)? {
-        let st = master.mailbox_state(&e.name)?.context("mailbox vanished")?;
-        let h = st.header.unwrap_or_default();
-        println!(
-            "  {:24} uniqueid {} uidvalidity {} last_uid {} highestmodseq {} SYNC_CRC {} SYNC_CRC_ANNOT {}",
-            e.name.as_str(),
-            e.uniqueid,
-            e.uidvalidity,
-            h.last_uid,
-            h.highestmodseq,
-            st.sync_crc,
-            st.sync_crc_annot
-        );
+    println!(
+        "  try: python3 -c \"import imaplib; m=imaplib.IMAP4('127.0.0.1',{}); \
+         m.login('{}','{}'); print(m.select('INBOX'))\"",
+        master.ports.imap, args.user, args.password
+    );
+    println!(
+        "  rolling replication: master sync_client -r -> replica sync_server; Ctrl-C stops both"
+    );
+    println!("ready");
+    std::io::stdout().flush()?;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(monitor(&mut master, &mut replica, args.interval));
+    master.stop();
+    replica.stop();
+    println!("stopped: master and replica shut down");
+    result
+}
+
+/// Print the replication status every `interval` until Ctrl-C / SIGTERM, or until either
+/// instance's master exits.
+async fn monitor(
+    master: &mut Instance,
+    replica: &mut Instance,
+    interval: Duration,
+) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let tty = std::io::stdout().is_terminal();
+    let mut behind_since: Option<Instant> = None;
+    let mut last_caught_up: Option<(Duration, Instant)> = None;
+    let mut last_key = String::new();
+    let mut tick = tokio::time::interval(interval.min(Duration::from_millis(250)));
+    let mut last_print = Instant::now() - interval;
+    loop {
+        tokio::select! {
+            _ = int.recv() => break,
+            _ = term.recv() => break,
+            _ = tick.tick() => {}
+        }
+        for inst in [&mut *master, &mut *replica] {
+            if let Some(c) = inst.master.as_mut()
+                && let Some(st) = c.try_wait()?
+            {
+                inst.master = None;
+                bail!(
+                    "the {} master exited ({st}); see {}/log/master.log",
+                    inst.name,
+                    inst.dir.display()
+                );
+            }
+        }
+        let st = status(master, replica)?;
+        let now = Instant::now();
+        match (st.behind.is_empty(), behind_since) {
+            (false, None) => behind_since = Some(now),
+            (true, Some(t0)) => {
+                last_caught_up = Some((now - t0, now));
+                behind_since = None;
+            }
+            _ => {}
+        }
+        if now - last_print < interval {
+            continue;
+        }
+        last_print = now;
+        let state = if st.behind.is_empty() {
+            "replica identical".to_owned()
+        } else {
+            format!(
+                "{} mailbox(es) differ ({})",
+                st.behind.len(),
+                st.behind
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let last = match last_caught_up {
+            Some((lag, at)) => format!(
+                "last change replicated within {} ms, {} s ago",
+                lag.as_millis().max(1),
+                at.elapsed().as_secs()
+            ),
+            None => "no change replicated yet this run".to_owned(),
+        };
+        let line = format!("[status] queued {} record(s); {state}; {last}", st.queued);
+        // Off a terminal, print a line only when the state changes (not every "N s ago").
+        let key = format!("{} {state} {:?}", st.queued, last_caught_up.map(|l| l.1));
+        if tty {
+            print!("\r{line:<110}");
+            std::io::stdout().flush()?;
+        } else if key != last_key {
+            println!("{line}");
+            std::io::stdout().flush()?;
+        }
+        last_key = key;
     }
-    println!(
-        "welcome message delivered as UID {} (GUID {})",
-        appended.uid,
-        body.guid()
-    );
-    let log = master.config().sync_log.config_dir.join("sync/log");
-    let queued = fs::read_to_string(&log).unwrap_or_default();
-    println!();
-    println!(
-        "queued for rolling replication in {} ({} records):",
-        log.display(),
-        queued.lines().count()
-    );
-    for line in queued.lines().take(20) {
-        println!("  {line}");
+    if tty {
+        println!();
     }
-    println!();
-    println!(
-        "replica mailboxes: {} (empty until sync_client runs)",
-        replica.list_mailboxes("")?.len()
-    );
-    println!();
-    println!(
-        "Not yet running: the IMAP/POP3/LMTP servers, sync_server, sync_client and master are \
-         the next issues of this project. Until they land, this command prepares both instances \
-         and the master's replication queue, and stops."
-    );
     Ok(())
 }

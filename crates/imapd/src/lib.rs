@@ -7,8 +7,10 @@
 //! Must not: parse the wire grammar (imap-proto does), touch SQL or files directly (the
 //! mailstore does), or block the reactor (every store call goes through `spawn_blocking`).
 //!
-//! Replication over IMAP (`X-REPLICATION`, `SYNCAPPLY`/`SYNCGET`/`SYNCRESTART`) is delegated to
-//! a [`SyncOverImap`] hook that the binary installs.
+//! Replication over IMAP (`X-REPLICATION`: `SYNCAPPLY`, `SYNCGET`, `SYNCRESTART`,
+//! `SYNCRESTORE` from an admin) is delegated to `replication::server::SyncCore` in its IMAP
+//! flavour: the session hands it the raw input from the command's tag on, because csync file
+//! literals (`%{partition guid size}`) are not IMAP literals.
 
 mod acl;
 mod fetch;
@@ -30,22 +32,6 @@ use types::Namespace;
 pub use acl::Rights;
 pub use session::serve_conn;
 
-/// What a replication command run over IMAP produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncOutcome {
-    /// Untagged response lines, each complete with CRLF (`* MAILBOX %(...)\r\n`).
-    pub untagged: Vec<u8>,
-    /// `Ok(text)` for `tag OK text`, `Err(("NO"|"BAD", text))` otherwise.
-    pub status: Result<String, (String, String)>,
-}
-
-/// The hook imapd calls for `SYNCAPPLY`, `SYNCGET` and `SYNCRESTART` from an admin. `command`
-/// is the equivalent csync command (`APPLY ...`, `GET ...`, `RESTART`) with its literals and a
-/// final CRLF, ready for `csync_proto::CommandParser`. Called on a blocking thread.
-pub trait SyncOverImap: Send + Sync {
-    fn run(&self, store: &Store, command: &[u8]) -> SyncOutcome;
-}
-
 /// Server-wide settings shared by every session.
 pub struct Server {
     pub store: Arc<Store>,
@@ -64,7 +50,8 @@ pub struct Server {
     pub owner_rights: String,
     /// Pause after a failed login.
     pub failed_login_pause: Duration,
-    pub replication: Option<Arc<dyn SyncOverImap>>,
+    /// Replication over IMAP for admins; `None` disables `X-REPLICATION`.
+    pub replication: Option<Arc<replication::server::ServerOptions>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -99,6 +86,10 @@ impl Server {
         );
         let passwords = PasswdFile::new(path).with_default_realm(Some(servername.clone()));
         let tls = net::TlsAcceptor::from_conf(conf).map_err(|e| e.to_string())?;
+        let replication = Arc::new(replication::server::session::options_from_conf(
+            conf,
+            tls.is_some(),
+        ));
         let mut limits = FrameLimits::default();
         let maxmsg = conf.int(Opt::Maxmessagesize);
         if maxmsg > 0 {
@@ -133,7 +124,7 @@ impl Server {
                 .unwrap_or("lkxan")
                 .to_owned(),
             failed_login_pause: conf.duration(Opt::Failedloginpause),
-            replication: None,
+            replication: Some(replication),
         })
     }
 

@@ -104,6 +104,7 @@ pub(crate) struct Session {
     pub qresync: bool,
     session_id: String,
     logout: bool,
+    sync_core: Option<replication::server::SyncCore>,
 }
 
 impl std::fmt::Debug for Session {
@@ -171,6 +172,7 @@ impl Session {
             qresync: false,
             session_id,
             logout: false,
+            sync_core: None,
         }
     }
 
@@ -287,6 +289,17 @@ impl Session {
         self.out.extend_from_slice(greeting.as_bytes());
         self.flush().await?;
         while !self.logout {
+            if self.is_admin() && self.srv.replication.is_some() {
+                match self.next_is_sync().await? {
+                    None => break,
+                    Some(true) => {
+                        self.sync_mode().await?;
+                        self.flush().await?;
+                        continue;
+                    }
+                    Some(false) => {}
+                }
+            }
             let Some(bytes) = self.read_command().await? else {
                 break;
             };
@@ -548,7 +561,9 @@ impl Session {
             }
             B::SetMetadata { mailbox, entries } => self.setmetadata(&mailbox, entries).await,
             B::Unauthenticate => Reply::Bad("Unrecognized command".into()),
-            B::Sync { verb, args } => self.sync(&verb, args).await,
+            // Reached only when replication is off or the user is not an admin.
+            B::Sync { .. } if self.is_admin() => Reply::Bad("Unrecognized command".into()),
+            B::Sync { .. } => no(DENIED),
         };
         self.write_reply(&tag, reply);
         Ok(())
@@ -2183,34 +2198,96 @@ impl Session {
         ok()
     }
 
-    async fn sync(&mut self, verb: &str, args: Vec<u8>) -> Reply {
-        let Some(hook) = self.srv.replication.clone() else {
-            return Reply::Bad("Unrecognized command".into());
-        };
-        if !self.is_admin() {
-            return no(DENIED);
+    /// Whether the next command line is a replication command (`<tag> SYNC...`); reads
+    /// until a whole first line is buffered. `None` at EOF.
+    async fn next_is_sync(&mut self) -> io::Result<Option<bool>> {
+        loop {
+            if let Some(nl) = self.rbuf.iter().position(|&b| b == b'\n') {
+                let line = &self.rbuf[..nl];
+                let mut words = line.split(|&b| b == b' ');
+                let _tag = words.next();
+                let verb = words.next().unwrap_or_default().to_ascii_uppercase();
+                let verb = verb.strip_suffix(b"\r").unwrap_or(&verb);
+                return Ok(Some(matches!(
+                    verb,
+                    b"SYNCAPPLY" | b"SYNCGET" | b"SYNCRESTART" | b"SYNCRESTORE"
+                )));
+            }
+            if self.rbuf.len() > self.srv.limits.max_line {
+                return Ok(Some(false));
+            }
+            self.flush().await?;
+            if !self.fill().await? {
+                return Ok(None);
+            }
         }
-        let mut cmd = match verb {
-            "SYNCAPPLY" => b"APPLY".to_vec(),
-            "SYNCGET" => b"GET".to_vec(),
-            _ => b"RESTART".to_vec(),
+    }
+
+    /// Run one replication command through the csync core, streaming input to it.
+    async fn sync_mode(&mut self) -> io::Result<()> {
+        let Some(opts) = self.srv.replication.clone() else {
+            return Ok(());
         };
-        cmd.extend_from_slice(&args);
-        if !cmd.ends_with(b"\n") {
-            cmd.extend_from_slice(b"\r\n");
+        if self.sync_core.is_none() {
+            self.sync_core = Some(replication::server::SyncCore::imap(
+                self.srv.store.clone(),
+                opts,
+                self.conn.peer_addr(),
+                self.userid(),
+                true,
+            ));
         }
-        let store = self.srv.store.clone();
-        let outcome = tokio::task::spawn_blocking(move || hook.run(&store, &cmd)).await;
-        match outcome {
-            Ok(o) => {
-                self.out.extend(o.untagged);
-                match o.status {
-                    Ok(text) => Reply::Ok(None, text),
-                    Err((kind, text)) if kind == "BAD" => Reply::Bad(text),
-                    Err((_, text)) => no(&text),
+        loop {
+            let Some(mut core) = self.sync_core.take() else {
+                return Ok(());
+            };
+            let input = std::mem::take(&mut self.rbuf);
+            let joined = tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                let r = core.feed(&input, &mut out);
+                let mut file_err = None;
+                if let Ok(p) = &r
+                    && let Some(sf) = &p.stream
+                    && let Err(e) = sf.append_to(&mut out)
+                {
+                    file_err = Some(e);
+                }
+                (core, input, r, out, file_err)
+            })
+            .await;
+            let Ok((core, input, r, out, file_err)) = joined else {
+                return Err(io::Error::other("replication task failed"));
+            };
+            self.sync_core = Some(core);
+            let p = match r {
+                Ok(p) => p,
+                Err(e) => {
+                    self.out.extend(status("*", "BYE", None, &format!("{e}")));
+                    self.logout = true;
+                    return Ok(());
+                }
+            };
+            self.rbuf = input[p.consumed.min(input.len())..].to_vec();
+            if let Some(d) = p.delay {
+                tokio::time::sleep(d).await;
+            }
+            self.out.extend(out);
+            if let Some(e) = file_err {
+                return Err(e);
+            }
+            if p.action == Some(replication::server::Action::Close) {
+                self.logout = true;
+            }
+            if p.done {
+                return Ok(());
+            }
+            if p.consumed == 0 {
+                self.flush().await?;
+                if !self.fill().await? {
+                    self.logout = true;
+                    return Ok(());
                 }
             }
-            Err(_) => no("System I/O error"),
         }
     }
 }

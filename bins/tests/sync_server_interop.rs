@@ -334,7 +334,7 @@ fn put_sieve(port: u16, user: &str, name: &str, script: &str) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut buf = Vec::new();
-    let mut read_ok = |s: &mut TcpStream, buf: &mut Vec<u8>| loop {
+    let read_ok = |s: &mut TcpStream, buf: &mut Vec<u8>| loop {
         let text = String::from_utf8_lossy(buf).into_owned();
         if let Some(line) = text
             .lines()

@@ -528,3 +528,64 @@ fn fetch_and_reserve_find_existing_bodies() {
         format!("{head}{}\r\nOK success\r\n", String::from_utf8_lossy(BODY))
     );
 }
+
+#[test]
+fn legacy_sieve_commands() {
+    let mut t = T::admin();
+    let put = "APPLY SIEVE %(USERID fred FILENAME main.script LAST_UPDATE 1700000000 CONTENT \
+               {7+}\r\nkeep;\r\n)";
+    assert_eq!(t.send(put), "OK success\r\n");
+    // Not a `.script` name: ignored, as Cyrus does.
+    let junk = "APPLY SIEVE %(USERID fred FILENAME notes.txt LAST_UPDATE 1 CONTENT x)";
+    assert_eq!(t.send(junk), "OK success\r\n");
+    assert_eq!(
+        t.send("APPLY ACTIVATE_SIEVE %(USERID fred FILENAME other.bc)"),
+        "NO IMAP_MAILBOX_NONEXISTENT No Such Mailbox\r\n"
+    );
+    assert_eq!(
+        t.send("APPLY ACTIVATE_SIEVE %(USERID fred FILENAME main.bc)"),
+        "OK success\r\n"
+    );
+    let g = Guid::of(b"keep;\r\n").to_hex();
+    assert_eq!(
+        t.send("GET META fred"),
+        format!(
+            "* SIEVE %(FILENAME main.script LAST_UPDATE 1700000000 GUID {g} ISACTIVE 0)\r\n\
+             * SIEVE %(FILENAME main.bc LAST_UPDATE 0 GUID {} ISACTIVE 1)\r\nOK success\r\n",
+            "0".repeat(40)
+        )
+    );
+    assert_eq!(
+        t.send("GET FETCH_SIEVE %(USERID fred FILENAME main.script)"),
+        "* SIEVE %(USERID fred FILENAME main.script CONTENT {7}\r\nkeep;\r\n)\r\nOK success\r\n"
+    );
+    assert_eq!(
+        t.send("APPLY UNACTIVATE_SIEVE %(USERID fred)"),
+        "OK success\r\n"
+    );
+    assert_eq!(
+        t.send("APPLY UNSIEVE %(USERID fred FILENAME main.script)"),
+        "OK success\r\n"
+    );
+    assert_eq!(t.send("GET META fred"), "OK success\r\n");
+    assert_eq!(
+        t.send("GET FETCH_SIEVE %(USERID fred FILENAME main.script)"),
+        "NO IMAP_MAILBOX_NONEXISTENT No Such Mailbox\r\n"
+    );
+    // In SIEVE-MAILBOX mode GET META has no SIEVE lines.
+    t.send(put);
+    assert_eq!(
+        t.send("APPLY CAPABILITIES (SIEVE-MAILBOX)"),
+        "* ENABLED (SIEVE-MAILBOX)\r\nOK success\r\n"
+    );
+    assert_eq!(t.send("GET META fred"), "OK success\r\n");
+}
+
+#[test]
+fn unuser_removes_everything_of_the_user() {
+    let mut t = with_inbox();
+    t.send("APPLY SUB %(USERID fred MBOXNAME user.fred)");
+    assert_eq!(t.send("APPLY UNUSER fred"), "OK success\r\n");
+    assert_eq!(t.send("GET USER fred"), "OK success\r\n");
+    assert_eq!(t.send("APPLY UNUSER \"\""), "OK success\r\n");
+}

@@ -317,20 +317,16 @@ impl<'a> Tok<'a> {
             self.next_char();
         }
     }
-    /// get_next_token: an alphanumeric run. `reached_end` is Cyrus's "returned 0" case
-    /// (the token runs into the end of the string, or there is nothing at all).
-    fn token(&mut self) -> (&'a [u8], bool) {
+    /// get_next_token: an alphanumeric run (empty at the end of the string).
+    fn token(&mut self) -> &'a [u8] {
         let start = self.i;
-        if self.cur().is_none() {
-            return (&self.s[start..start], true);
-        }
         while let Some(c) = self.cur() {
             if is_special(c) || is_separator(c) || !c.is_ascii_alphanumeric() {
                 break;
             }
             self.next_char();
         }
-        (&self.s[start..self.i], self.cur().is_none())
+        &self.s[start..self.i]
     }
 }
 
@@ -386,40 +382,38 @@ fn tz_offset(t: &[u8], sign: u8) -> i32 {
 /// Parse a `Date:` header value as Cyrus's `time_from_rfc5322`. With `date_only`, only
 /// `[day-name ","] day month year` is read and the result has time 00:00:00 and offset 0
 /// (what Cyrus stores for SENTBEFORE/SENTON/SENTSINCE). Two-digit years: < 70 → 20yy,
-/// else 19yy. Unlike Cyrus, a zone that ends the string is honoured (Cyrus drops it).
+/// else 19yy. Without a time the full parse fails (Cyrus then sorts by INTERNALDATE); a
+/// missing or unknown zone counts as +0000 (`GMT` included: Cyrus knows only `UT`, military
+/// letters and the North American names).
 pub fn parse_rfc5322_date(value: &[u8], date_only: bool) -> Option<DateTime> {
     let mut b = Tok { s: value, i: 0 };
     b.skip_ws();
     let c = b.cur()?;
     if c.is_ascii_alphabetic() {
-        let (t, end) = b.token();
-        if end || t.len() != 3 || b.cur() != Some(b',') {
+        let t = b.token();
+        if t.len() != 3 || b.cur() != Some(b',') {
             return None;
         }
         b.next_char();
         b.skip_ws();
     }
-    let (t, end) = b.token();
-    if end || t.is_empty() || t.len() > 2 || !t[0].is_ascii_digit() {
+    let t = b.token();
+    if t.is_empty() || t.len() > 2 || !t[0].is_ascii_digit() {
         return None;
     }
     let day = to_int(t)?;
     if b.next_char().is_some_and(is_special) {
         b.skip_ws();
     }
-    let (t, end) = b.token();
-    if end || t.len() != 3 || !t[0].is_ascii_alphabetic() {
+    let t = b.token();
+    if t.len() != 3 || !t[0].is_ascii_alphabetic() {
         return None;
     }
     let month = month_index(t)?;
     if b.next_char().is_some_and(is_special) {
         b.skip_ws();
     }
-    let (t, end) = b.token();
-    if end && (date_only || t.is_empty()) {
-        // Cyrus fails when the year runs into the end of the string
-        return None;
-    }
+    let t = b.token();
     let mut year = to_int(t)?;
     if t.len() == 2 {
         year += if year < 70 { 2000 } else { 1900 };
@@ -444,8 +438,8 @@ pub fn parse_rfc5322_date(value: &[u8], date_only: bool) -> Option<DateTime> {
         });
     }
     b.skip_ws();
-    let (t, end) = b.token();
-    if end || t.is_empty() || t.len() > 2 || !t[0].is_ascii_digit() {
+    let t = b.token();
+    if t.is_empty() || t.len() > 2 || !t[0].is_ascii_digit() {
         return None;
     }
     let hour = to_int(t)?;
@@ -453,15 +447,15 @@ pub fn parse_rfc5322_date(value: &[u8], date_only: bool) -> Option<DateTime> {
         return None;
     }
     b.next_char();
-    let (t, end) = b.token();
+    let t = b.token();
     if t.is_empty() || t.len() > 2 || !t[0].is_ascii_digit() {
         return None;
     }
     let minute = to_int(t)?;
     let mut second = 0;
-    if !end && matches!(b.cur(), Some(b':' | b'.')) {
+    if matches!(b.cur(), Some(b':' | b'.')) {
         b.next_char();
-        let (t, _) = b.token();
+        let t = b.token();
         if t.is_empty() || t.len() > 2 || !t[0].is_ascii_digit() {
             return None;
         }
@@ -472,7 +466,7 @@ pub fn parse_rfc5322_date(value: &[u8], date_only: bool) -> Option<DateTime> {
     if sign == b'+' || sign == b'-' {
         b.next_char();
     }
-    let (t, _) = b.token();
+    let t = b.token();
     let offset_minutes = if t.is_empty() { 0 } else { tz_offset(t, sign) };
     // hours/minutes/seconds out of range roll over like mkgmtime
     let base = DateTime {
@@ -582,7 +576,33 @@ mod tests {
                 day: 4
             }
         );
-        assert!(parse_rfc5322_date(b"Mon, 7 Feb 1994", true).is_none());
+        // checked against Cyrus 3.6.1 SEARCH SENTON and SORT (DATE)
+        assert!(parse_rfc5322_date(b"Mon, 7 Feb 1994", true).is_some());
+        assert!(parse_rfc5322_date(b"Mon, 7 Feb 1994", false).is_none());
+        assert!(parse_rfc5322_date(b"7 Feb 94", true).is_some());
+        assert!(parse_rfc5322_date(b"Mon 7 Feb 1994 10:00:00 +0000", true).is_none());
+        let d = parse_rfc5322_date(b"31 Feb 1994 10:00:00 +0000", true).unwrap();
+        assert_eq!(
+            d.date,
+            Date {
+                year: 1994,
+                month: 3,
+                day: 3
+            }
+        );
+        let d = parse_rfc5322_date(b"  07 FEB 1994 10:00:00 +0000", true).unwrap();
+        assert_eq!(
+            d.date,
+            Date {
+                year: 1994,
+                month: 2,
+                day: 7
+            }
+        );
+        let d = parse_rfc5322_date(b"7 Feb 1994 10:00 GMT", false).unwrap();
+        assert_eq!(d.offset_minutes, 0);
+        let d = parse_rfc5322_date(b"7 Feb 1994 23:30:00 -1100", false).unwrap();
+        assert_eq!(d.unix(), 760_703_400); // 8 Feb 1994 10:30 UTC
         assert!(parse_rfc5322_date(b"garbage", false).is_none());
         assert!(parse_rfc5322_date(b"", false).is_none());
     }

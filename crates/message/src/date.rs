@@ -157,9 +157,23 @@ impl Cur<'_> {
     }
 }
 
-/// Parse an IMAP `date-time` (without the quotes): `dd-Mon-yyyy HH:MM:SS +zzzz`, day
-/// 1 or 2 digits or space-padded, plus Cyrus's legacy `dd-Mon-yy HH:MM:SS ZONE` forms.
+/// Parse the APPEND `date-time` (without the quotes) as Cyrus 3.6.1 does: at most 26
+/// bytes, read with its lenient RFC 5322 date parser (`getdatetime` calls
+/// `time_from_rfc5322`), so besides `dd-Mon-yyyy HH:MM:SS +zzzz` it takes a missing zone
+/// (UTC), zone names, 2-digit years and rolls over impossible days (`29-Feb-1993` is
+/// 1 March); dates before 1970 are refused. Checked against a real 3.6.1.
 pub fn parse_date_time(s: &[u8]) -> Option<DateTime> {
+    if s.len() > 26 {
+        return None;
+    }
+    let dt = parse_rfc5322_date(s, false)?;
+    (dt.unix() >= 0).then_some(dt)
+}
+
+/// Parse a `date-time` with the strict RFC 3501 grammar plus the legacy forms of Cyrus's
+/// `time_from_rfc3501` (`dd-Mon-yy HH:MM:SS ZONE`). Not what APPEND uses in 3.6.1 (see
+/// [`parse_date_time`]).
+pub fn parse_date_time_rfc3501(s: &[u8]) -> Option<DateTime> {
     let mut c = Cur { s, i: 0 };
     let (date, old_format) = parse_date_part(&mut c, true)?;
     if c.bump()? != b' ' {
@@ -275,17 +289,48 @@ fn parse_date_part(c: &mut Cur<'_>, allow_old: bool) -> Option<(Date, bool)> {
     Some((Date { year, month, day }, old))
 }
 
-/// Parse an IMAP `date` (SEARCH BEFORE/ON/SINCE/SENT*): `d-Mon-yyyy` or `dd-Mon-yyyy`.
+/// Parse an IMAP `date` (SEARCH BEFORE/ON/SINCE/SENT*, without quotes) as Cyrus's
+/// `get_search_date`: 1 or 2 digit day (not range-checked: days roll over as mktime does, so
+/// `31-Feb-1994` is 3 March and `0-Mar-1994` is 28 February), month name in any case, 4-digit
+/// year from 1900 or 2-digit year (19yy).
 pub fn parse_date(s: &[u8]) -> Option<Date> {
     let mut c = Cur { s, i: 0 };
-    if s.first() == Some(&b' ') {
+    let mut day = i64::from(c.digit()?);
+    if c.c().is_some_and(|x| x.is_ascii_digit()) {
+        day = day * 10 + i64::from(c.digit()?);
+    }
+    if c.bump()? != b'-' {
         return None;
     }
-    let (d, _) = parse_date_part(&mut c, false)?;
+    let m0 = c.i;
+    for _ in 0..3 {
+        if !c.bump()?.is_ascii_alphabetic() {
+            return None;
+        }
+    }
+    let month = month_index(&s[m0..m0 + 3])?;
+    if c.bump()? != b'-' {
+        return None;
+    }
+    let mut year = i32::from(c.digit()?) * 10 + i32::from(c.digit()?);
+    if c.c().is_some_and(|x| x.is_ascii_digit()) {
+        if year < 19 {
+            return None;
+        }
+        year = year * 100 + i32::from(c.digit()?) * 10 + i32::from(c.digit()?);
+    } else {
+        year += 1900;
+    }
     if c.c().is_some() {
         return None;
     }
-    Some(d)
+    let first = Date {
+        year,
+        month,
+        day: 1,
+    }
+    .days_since_epoch();
+    Some(Date::from_unix((first + day - 1) * 86_400, 0))
 }
 
 fn is_special(c: u8) -> bool {
@@ -497,15 +542,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn append_date_time() {
+        // as Cyrus 3.6.1 APPEND accepted them (INTERNALDATE it then reported, TZ=UTC)
+        let cases: &[(&[u8], &str)] = &[
+            (b"7-Feb-1994 21:52:25 -0800", " 8-Feb-1994 05:52:25 +0000"),
+            (b" 7-Feb-1994 21:52:25 +0000", " 7-Feb-1994 21:52:25 +0000"),
+            (b"07-Feb-94 21:52:25 PST", " 8-Feb-1994 05:52:25 +0000"),
+            (b"7-Feb-94 21:52:25 UT", " 7-Feb-1994 21:52:25 +0000"),
+            (b"7-Feb-94 21:52:25 GT", " 7-Feb-1994 21:52:25 +0000"),
+            (b"29-Feb-1993 00:00:00 +0000", " 1-Mar-1993 00:00:00 +0000"),
+            (b"7-Feb-1994 21:52:25", " 7-Feb-1994 21:52:25 +0000"),
+        ];
+        for (input, want) in cases {
+            let dt = parse_date_time(input).unwrap();
+            assert_eq!(format_date_time(dt.unix(), 0), *want);
+        }
+        assert!(parse_date_time(b"1-Jan-1969 00:00:00 +0000").is_none());
+        assert!(parse_date_time(b"garbage").is_none());
+    }
+
+    #[test]
     fn imap_date_time() {
-        let dt = parse_date_time(b"17-Jul-1996 02:44:25 -0700").unwrap();
+        let dt = parse_date_time_rfc3501(b"17-Jul-1996 02:44:25 -0700").unwrap();
         assert_eq!(dt.unix(), 837_596_665);
         assert_eq!(
             format_date_time(dt.unix(), -420),
             "17-Jul-1996 02:44:25 -0700"
         );
         assert_eq!(format_date_time(0, 0), " 1-Jan-1970 00:00:00 +0000");
-        let dt = parse_date_time(b" 7-Feb-1994 21:52:25 +0100").unwrap();
+        let dt = parse_date_time_rfc3501(b" 7-Feb-1994 21:52:25 +0100").unwrap();
         assert_eq!(
             dt.date,
             Date {
@@ -514,10 +579,10 @@ mod tests {
                 day: 7
             }
         );
-        assert!(parse_date_time(b"30-Feb-1994 21:52:25 +0100").is_none());
-        assert!(parse_date_time(b"7-Feb-1994 21:52:25").is_none());
-        assert!(parse_date_time(b"7-Feb-1994 24:00:00 +0000").is_none());
-        let dt = parse_date_time(b"7-Feb-94 21:52:25 PST").unwrap();
+        assert!(parse_date_time_rfc3501(b"30-Feb-1994 21:52:25 +0100").is_none());
+        assert!(parse_date_time_rfc3501(b"7-Feb-1994 21:52:25").is_none());
+        assert!(parse_date_time_rfc3501(b"7-Feb-1994 24:00:00 +0000").is_none());
+        let dt = parse_date_time_rfc3501(b"7-Feb-94 21:52:25 PST").unwrap();
         assert_eq!(dt.offset_minutes, -480);
         assert_eq!(dt.date.year, 1994);
     }
@@ -540,8 +605,33 @@ mod tests {
                 day: 1
             })
         );
-        assert!(parse_date(b"1-Feb-94").is_none());
+        assert_eq!(
+            parse_date(b"1-Feb-94"),
+            Some(Date {
+                year: 1994,
+                month: 2,
+                day: 1
+            })
+        );
+        assert_eq!(
+            parse_date(b"31-Feb-1994"),
+            Some(Date {
+                year: 1994,
+                month: 3,
+                day: 3
+            })
+        );
+        assert_eq!(
+            parse_date(b"0-Mar-1994"),
+            Some(Date {
+                year: 1994,
+                month: 2,
+                day: 28
+            })
+        );
         assert!(parse_date(b"1-Feb-1994x").is_none());
+        assert!(parse_date(b" 1-Feb-1994").is_none());
+        assert!(parse_date(b"1-Feb-1894").is_none());
         assert_eq!(
             Date {
                 year: 1994,

@@ -42,9 +42,9 @@
 //! - SEARCH: [`search::SearchText`] normalises a needle; [`Message::header_matches`],
 //!   [`Message::address_matches`], [`Message::body_matches`], [`Message::text_matches`];
 //!   [`Message::sent_date`] for SENTBEFORE/SENTON/SENTSINCE.
-//! - Dates: [`date::parse_date_time`] / [`date::format_date_time`] (internaldate
-//!   `dd-Mon-yyyy hh:mm:ss +zzzz`), [`date::parse_date`] (`d-Mon-yyyy`),
-//!   [`date::parse_rfc5322_date`].
+//! - Dates: [`date::parse_date_time`] (APPEND date-time, Cyrus-lenient) /
+//!   [`date::format_date_time`] (INTERNALDATE `%2d-Mon-yyyy hh:mm:ss +zzzz`),
+//!   [`date::parse_date`] (SEARCH `d-Mon-yyyy`), [`date::parse_rfc5322_date`] (Date:).
 //! - APPEND: [`ingest::check_append`] — Cyrus's compliance check with its error texts and
 //!   `munge8bit` rewriting (the stored bytes, hence the GUID, are the munged ones).
 //! - Lower level: [`header`] (fields, MIME value parsers), [`address`], [`decode`]

@@ -33,7 +33,7 @@
 //! - FETCH ENVELOPE / BODYSTRUCTURE / BODY: [`Message::envelope`],
 //!   [`Message::bodystructure`], [`Message::body`] (or the `write_*` variants appending to a
 //!   `Vec<u8>`). Strings are quoted or `{n}` literals exactly as Cyrus chooses.
-//! - FETCH BODY[section]<partial>: [`Section::parse`], [`Message::section`] →
+//! - FETCH `BODY[section]<partial>`: [`Section::parse`], [`Message::section`] →
 //!   `Option<SectionData>` (`None` = NIL), [`SectionData::partial`],
 //!   [`section::literal_prefix`] for the `""` / `{n}` / `~{n}` token. FETCH BINARY /
 //!   BINARY.SIZE: [`Message::binary`] (decoded; `Err(UnknownCte)` → `NO [UNKNOWN-CTE]`). RFC822 =
@@ -150,7 +150,7 @@ impl Message {
         v
     }
 
-    /// FETCH BINARY[part] (RFC 3516): see [`section::resolve_binary`]. BINARY.SIZE is the
+    /// FETCH `BINARY[part]` (RFC 3516): see [`section::resolve_binary`]. BINARY.SIZE is the
     /// length of the result (0 when `None`). Partial applies to the decoded data.
     pub fn binary(
         &self,

@@ -1,4 +1,4 @@
-//! FETCH BODY[section]<partial> (RFC 3501 §6.4.5) resolved the way Cyrus 3.6 resolves it
+//! FETCH `BODY[section]<partial>` (RFC 3501 §6.4.5) resolved the way Cyrus 3.6 resolves it
 //! (imap/index.c `index_fetchsection`, `index_fetchfsection`, `find_part`,
 //! imap/message.c `message_pruneheader`), plus RFC822.* and partial slicing.
 //!
@@ -328,13 +328,13 @@ pub fn resolve(root: &BodyPart, size: usize, raw: &[u8], section: &Section) -> O
     Some(SectionData::Range(range.start.min(end)..end))
 }
 
-/// FETCH BINARY[part] failed: the part's Content-Transfer-Encoding is not one we can undo
+/// FETCH `BINARY[part]` failed: the part's Content-Transfer-Encoding is not one we can undo
 /// (Cyrus answers `NO [UNKNOWN-CTE]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("[UNKNOWN-CTE] Can not process the binary data")]
 pub struct UnknownCte;
 
-/// FETCH BINARY[part] / BINARY.SIZE[part] (RFC 3516) as Cyrus: `part` empty = the whole
+/// FETCH `BINARY[part]` / `BINARY.SIZE[part]` (RFC 3516) as Cyrus: `part` empty = the whole
 /// message, undecoded; otherwise the part's content with its transfer encoding undone.
 /// `None` = the part does not exist (NIL, or size 0 for BINARY.SIZE).
 ///

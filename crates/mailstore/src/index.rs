@@ -612,6 +612,13 @@ impl<'c> IndexTxn<'c> {
     }
 
     /// Remove everything this owner has (user deletion).
+    /// The user's own data (seen state, subscriptions, sieve), leaving mailbox contents.
+    pub fn wipe_user_data(&self) -> Result<()> {
+        self.tx
+            .execute_batch("DELETE FROM seen; DELETE FROM subs; DELETE FROM sieve;")?;
+        Ok(())
+    }
+
     pub fn wipe(&self) -> Result<()> {
         self.tx.execute_batch(
             "DELETE FROM record; DELETE FROM annotation; DELETE FROM userflag; DELETE FROM header;

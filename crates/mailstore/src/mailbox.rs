@@ -539,12 +539,18 @@ impl Store {
         let prefix = format!("{}.", name.as_str());
         let has_children = !self.list_mailboxes(&prefix)?.is_empty();
         let owner = self.owner_of(name);
-        let record = if has_children {
-            Record::Mailbox(name.to_string())
+        // Cyrus 3.6 writes `UNMAILBOX <name>` from mailbox_delete and then `MAILBOX <name>`
+        // when the deleted mailbox's lock is released (checked against a real 3.6.1 by
+        // bins/tests/sync_log_parity.rs); both lead the rolling client to the tombstone.
+        let records = if has_children {
+            vec![Record::Mailbox(name.to_string())]
         } else {
-            Record::Unmailbox(name.to_string())
+            vec![
+                Record::Unmailbox(name.to_string()),
+                Record::Mailbox(name.to_string()),
+            ]
         };
-        let _log = self.log_begin(&[record])?;
+        let _log = self.log_begin(&records)?;
         let id = entry.uniqueid.as_str().to_owned();
         let (guids, modseq) = self.owner_write(&owner, |t| {
             let floor = t.header(&id)?.map(|h| h.highestmodseq).unwrap_or_default();
@@ -573,6 +579,21 @@ impl Store {
     /// Delayed delete (`delete_mode: delayed`, the 3.6 default): rename the mailbox and its
     /// children to `<deletedprefix>.<name>.<hex time>`; returns the new name.
     pub fn delete_mailbox_delayed(&self, name: &MboxName) -> Result<MboxName> {
+        let target = self.deleted_name(name)?;
+        self.rename_mailbox_tree(name, &target, None)?;
+        Ok(target)
+    }
+
+    /// Delayed delete of one mailbox only (its children, if any, stay where they are), as
+    /// Cyrus's `mboxlist_delayed_deletemailbox`: rename to `<deletedprefix>.<name>.<hex time>`;
+    /// returns the new name.
+    pub fn delete_mailbox_delayed_one(&self, name: &MboxName) -> Result<MboxName> {
+        let target = self.deleted_name(name)?;
+        self.rename_mailbox(name, &target, None)?;
+        Ok(target)
+    }
+
+    fn deleted_name(&self, name: &MboxName) -> Result<MboxName> {
         let hex = format!("{:X}", self.now().max(0) as u64);
         let target = match name.domain() {
             Some(d) => format!(
@@ -582,9 +603,7 @@ impl Store {
             ),
             None => format!("{}.{}.{hex}", self.cfg.names.deleted_prefix, name.as_str()),
         };
-        let target = MboxName::new(target)?;
-        self.rename_mailbox_tree(name, &target, None)?;
-        Ok(target)
+        Ok(MboxName::new(target)?)
     }
 
     /// Remove a tombstone or intermediate entry completely (replica cleanup, sync_reset).
@@ -743,7 +762,25 @@ impl Store {
         limits: QuotaLimits,
         modseq: Option<Modseq>,
     ) -> Result<()> {
-        let _log = self.log_begin(&[Record::Quota(root.to_string())])?;
+        // A new root (local change) changes the QUOTAROOT of every mailbox it now governs
+        // (those without a root or under a root above it); Cyrus 3.6 rewrites those
+        // mailboxes' headers and so logs `MAILBOX` for each of them, before `QUOTA`.
+        let mut records = Vec::new();
+        if modseq.is_none() && self.quota(root)?.is_none() {
+            let mut governed = vec![self.lookup(root)?];
+            governed.extend(self.list_mailboxes(&format!("{}.", root.as_str()))?);
+            for e in governed {
+                let changes = match self.quota_root_of(&e.name)? {
+                    None => true,
+                    Some(r) => root.as_str().starts_with(&format!("{}.", r.as_str())),
+                };
+                if e.mbtype.is_real() && changes {
+                    records.push(Record::Mailbox(e.name.to_string()));
+                }
+            }
+        }
+        records.push(Record::Quota(root.to_string()));
+        let _log = self.log_begin(&records)?;
         let modseq = match modseq {
             Some(m) => m,
             None => self.owner_write(&self.owner_of(root), |t| t.next_modseq(Modseq(0)))?,

@@ -113,4 +113,35 @@ impl Store {
             Ok(())
         })
     }
+
+    /// Delete a user with `delete_mode: delayed`, as Cyrus 3.6 imapd does for `DELETE
+    /// user/<u>`: every live mailbox of the user (INBOX first, then the others in name order)
+    /// is renamed on its own to `<deletedprefix>.<name>.<hex>` (logging `RENAME`, `MAILBOX`
+    /// old, `MAILBOX` new each); then the user's seen state, subscriptions, sieve scripts and
+    /// quota roots go, and `UNUSER <user>` is logged. The `DELETED.…` copies keep their
+    /// messages until removed (cyr_expire).
+    pub fn delete_user_delayed(&self, userid: &str) -> Result<()> {
+        let owner = user(userid)?;
+        let mailboxes = self.user_mailboxes(userid)?;
+        for e in &mailboxes {
+            if e.mbtype.is_real() && !e.name.is_deleted_copy(&self.cfg.names) {
+                self.delete_mailbox_delayed_one(&e.name)?;
+            }
+        }
+        let _log = self.log_begin(&[Record::Unuser(userid.to_owned())])?;
+        self.owner_write(&owner, |t| t.wipe_user_data())?;
+        let inbox = MboxName::user_inbox(userid)?.to_string();
+        let prefix = format!("{inbox}.");
+        self.global_write(|tx| {
+            tx.execute(
+                "DELETE FROM quota WHERE root=?1 OR substr(root, 1, length(?2)) = ?2",
+                [inbox.as_str(), prefix.as_str()],
+            )?;
+            tx.execute(
+                "DELETE FROM mailbox WHERE owner=?1 AND tombstone=0 AND mbtype LIKE '%i%'",
+                [userid],
+            )?;
+            Ok(())
+        })
+    }
 }

@@ -274,7 +274,7 @@ fn hierarchy_rename_delete() {
     s.delete_mailbox(&n("user.fred.x.b")).unwrap();
     assert_eq!(
         take_log(tmp.path()),
-        "MAILBOX user.fred.x\nUNMAILBOX user.fred.x.b\n"
+        "MAILBOX user.fred.x\nUNMAILBOX user.fred.x.b\nMAILBOX user.fred.x.b\n"
     );
 
     // A replica rename allocates no modseq: FOLDERMODSEQ becomes the current HIGHESTMODSEQ.
@@ -681,4 +681,82 @@ fn bulk_flags_keep_annotations() {
         s.header(&inbox).unwrap().highestmodseq,
         recs.iter().map(|r| r.modseq).max().unwrap()
     );
+}
+
+/// Records Cyrus 3.6.1 writes for these operations (checked against a real Cyrus by
+/// bins/tests/sync_log_parity.rs).
+#[test]
+fn sync_log_records_as_cyrus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), true);
+    for m in ["user.fred", "user.fred.A", "user.fred.A.B", "user.fred.C"] {
+        s.create_mailbox(&n(m), Default::default()).unwrap();
+    }
+    take_log(tmp.path());
+
+    // A new quota root: MAILBOX for every mailbox whose root changes, then QUOTA.
+    let lim = QuotaLimits {
+        storage: Some(100),
+        ..Default::default()
+    };
+    s.set_quota(&n("user.fred.A"), lim, None).unwrap();
+    assert_eq!(
+        take_log(tmp.path()),
+        "MAILBOX user.fred.A\nMAILBOX user.fred.A.B\nQUOTA user.fred.A\n"
+    );
+    s.set_quota(&n("user.fred"), lim, None).unwrap();
+    assert_eq!(
+        take_log(tmp.path()),
+        "MAILBOX user.fred\nMAILBOX user.fred.C\nQUOTA user.fred\n"
+    );
+    // Changing an existing root's limits: QUOTA only.
+    s.set_quota(&n("user.fred"), QuotaLimits::default(), None)
+        .unwrap();
+    assert_eq!(take_log(tmp.path()), "QUOTA user.fred\n");
+
+    // Immediate delete: UNMAILBOX then MAILBOX.
+    s.delete_mailbox(&n("user.fred.C")).unwrap();
+    assert_eq!(
+        take_log(tmp.path()),
+        "UNMAILBOX user.fred.C\nMAILBOX user.fred.C\n"
+    );
+
+    // Delayed user delete: each mailbox renamed on its own, then UNUSER; the DELETED copies
+    // keep their contents, seen state and subscriptions go.
+    s.set_subscribed("fred", &n("user.fred.A"), true).unwrap();
+    let body = s.stage_bytes("default", MSG_A).unwrap();
+    s.append(&n("user.fred.A.B"), &body, &AppendOptions::default())
+        .unwrap();
+    take_log(tmp.path());
+    s.delete_user_delayed("fred").unwrap();
+    let log = take_log(tmp.path());
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 10, "{log}");
+    assert!(
+        lines[0].starts_with("RENAME user.fred DELETED.user.fred."),
+        "{log}"
+    );
+    assert_eq!(lines[1], "MAILBOX user.fred");
+    assert!(
+        lines[3].starts_with("RENAME user.fred.A DELETED.user.fred.A."),
+        "{log}"
+    );
+    assert!(
+        lines[6].starts_with("RENAME user.fred.A.B DELETED.user.fred.A.B."),
+        "{log}"
+    );
+    assert_eq!(lines[9], "UNUSER fred");
+    let left = s.user_mailboxes("fred").unwrap();
+    assert_eq!(left.len(), 3);
+    assert!(
+        left.iter()
+            .all(|e| e.name.is_deleted_copy(&Default::default()))
+    );
+    let b = left
+        .iter()
+        .find(|e| e.name.as_str().starts_with("DELETED.user.fred.A.B."))
+        .unwrap();
+    assert_eq!(s.records(&b.name).unwrap().len(), 1);
+    assert!(s.subscriptions("fred").unwrap().is_empty());
+    assert!(s.quota(&n("user.fred")).unwrap().is_none());
 }

@@ -130,7 +130,7 @@ assert b'"/" Newbox' in ls, ls
 M.select('INBOX')
 typ, d = M.fetch('1:*', '(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
 flat = b' '.join(x[0] + x[1] if isinstance(x, tuple) else x for x in d)
-assert b'UID 1 FLAGS (\\Flagged \\Seen)' in flat, flat
+assert b'FLAGS (\\Flagged \\Seen) UID 1' in flat, flat
 assert b'UID 2 ' not in flat, flat
 assert b'Subject: local' in flat, flat
 M.select('Newbox')

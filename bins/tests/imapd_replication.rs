@@ -55,7 +55,7 @@ M.select('INBOX')
 typ, d = M.fetch('1:*', '(UID FLAGS DIGEST.SHA1 BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
 flat = b' '.join(x[0] + x[1] if isinstance(x, tuple) else x for x in d)
 assert flat.count(b'\\Flagged') == 3, flat
-assert b'UID 2 FLAGS (\\Flagged \\Seen)' in flat, flat
+assert b'FLAGS (\\Flagged \\Seen) UID 2' in flat, flat
 print('ALL OK')
 "#;
     let out = ours.python(check);

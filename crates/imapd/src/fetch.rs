@@ -76,7 +76,7 @@ fn quote_fields(f: &[String]) -> String {
     f.iter()
         .map(|x| {
             let mut v = Vec::new();
-            imap_proto::response::astring(&mut v, x.to_ascii_uppercase().as_bytes());
+            imap_proto::response::astring(&mut v, x.as_bytes());
             String::from_utf8_lossy(&v).into_owned()
         })
         .collect::<Vec<_>>()
@@ -92,6 +92,27 @@ fn section_data(out: &mut Vec<u8>, data: Option<&[u8]>) {
                 out.extend_from_slice(d);
             }
         }
+    }
+}
+
+fn item_rank(a: &FetchAtt) -> u8 {
+    match a {
+        FetchAtt::Flags => 0,
+        FetchAtt::Uid => 1,
+        FetchAtt::DigestSha1 => 2,
+        FetchAtt::InternalDate => 3,
+        FetchAtt::ModSeq => 4,
+        FetchAtt::Rfc822Size => 5,
+        FetchAtt::EmailId => 6,
+        FetchAtt::ThreadId => 7,
+        FetchAtt::SaveDate => 8,
+        FetchAtt::Envelope => 9,
+        FetchAtt::BodyStructure => 10,
+        FetchAtt::Body => 11,
+        FetchAtt::Rfc822Header => 12,
+        FetchAtt::Rfc822Text => 13,
+        FetchAtt::Rfc822 => 14,
+        FetchAtt::BodySection { .. } | FetchAtt::Binary { .. } | FetchAtt::BinarySize(_) => 15,
     }
 }
 
@@ -116,8 +137,15 @@ impl Session {
         if uid && !items.contains(&FetchAtt::Uid) {
             items.insert(0, FetchAtt::Uid);
         }
-        if changedsince.is_some() || (self.condstore && !items.contains(&FetchAtt::ModSeq)) {
+        if (changedsince.is_some() || items.contains(&FetchAtt::ModSeq)) && !self.condstore {
+            let hms = self.sel.as_ref().map(|s| s.highestmodseq).unwrap_or(0);
+            self.out.extend(
+                format!("* OK [HIGHESTMODSEQ {hms}] CONDSTORE enabled by MODSEQ fetch\r\n")
+                    .into_bytes(),
+            );
             self.condstore = true;
+        }
+        if self.condstore {
             if !items.contains(&FetchAtt::ModSeq) {
                 items.push(FetchAtt::ModSeq);
             }
@@ -153,6 +181,17 @@ impl Session {
         if let Some(cs) = changedsince {
             idx.retain(|&i| sel.msgs[i].rec.modseq.0 > cs);
         }
+        // Cyrus's order of data items (index_fetchreply), body sections last in request order.
+        let mut seen_items = Vec::new();
+        items.retain(|a| {
+            if seen_items.contains(a) {
+                false
+            } else {
+                seen_items.push(a.clone());
+                true
+            }
+        });
+        items.sort_by_key(item_rank);
         let want_body = items.iter().any(needs_body);
         let want_seen = items.iter().any(sets_seen) && !sel.readonly && sel.rights.has('s');
         // Set \Seen first so the FLAGS we report include it (RFC 3501 §6.4.5).
@@ -203,6 +242,11 @@ impl Session {
             let mut v = format!("* {seq} FETCH (").into_bytes();
             let mut first = true;
             let mut flags_done = false;
+            if newly_seen.contains(&rec.uid.0) && !items.contains(&FetchAtt::Flags) {
+                v.extend_from_slice(format!("FLAGS {flags}").as_bytes());
+                first = false;
+                flags_done = true;
+            }
             for a in &items {
                 if !first {
                     v.push(b' ');

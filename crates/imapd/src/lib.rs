@@ -52,6 +52,8 @@ pub struct Server {
     pub failed_login_pause: Duration,
     /// Replication over IMAP for admins; `None` disables `X-REPLICATION`.
     pub replication: Option<Arc<replication::server::ServerOptions>>,
+    /// `delete_mode: delayed` (Cyrus's default): DELETE renames into `DELETED.…`.
+    pub delete_delayed: bool,
 }
 
 impl std::fmt::Debug for Server {
@@ -125,6 +127,7 @@ impl Server {
                 .to_owned(),
             failed_login_pause: conf.duration(Opt::Failedloginpause),
             replication: Some(replication),
+            delete_delayed: conf.string(Opt::DeleteMode) != Some("immediate"),
         })
     }
 
@@ -150,6 +153,7 @@ impl Server {
             owner_rights: "lkxan".into(),
             failed_login_pause: Duration::ZERO,
             replication: None,
+            delete_delayed: false,
         }
     }
 }

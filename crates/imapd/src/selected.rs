@@ -170,7 +170,12 @@ impl Selected {
                 None if rec.expunged => {}
                 None if uid > self.last_uid => {
                     ch.new_keywords |= self.note_keywords(&rec);
-                    let recent = self.recent.contains(&uid);
+                    // A message arriving while the mailbox is selected read-write is \Recent
+                    // to this session (as Cyrus reports `* n RECENT` after APPEND).
+                    let recent = self.recent.contains(&uid) || !self.readonly;
+                    if recent {
+                        self.recent.insert(uid);
+                    }
                     self.msgs.push(Msg { rec, recent });
                     ch.grew = true;
                 }

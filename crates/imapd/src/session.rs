@@ -280,7 +280,7 @@ impl Session {
     // ---- main loop ------------------------------------------------------------------------
 
     async fn run(&mut self) -> io::Result<()> {
-        let caps = self.capabilities();
+        let caps = self.capability_list(true);
         let greeting = format!(
             "* OK [CAPABILITY {caps}] {} Cyrus IMAP {} server ready\r\n",
             self.srv.servername,
@@ -431,7 +431,12 @@ impl Session {
             B::Namespace => {
                 let ns = self.srv.ns.namespaces(self.viewer());
                 let mut v = b"* NAMESPACE".to_vec();
-                for (prefix, sep) in ns {
+                for (i, (prefix, sep)) in ns.into_iter().enumerate() {
+                    // Admins have no personal namespace (Cyrus 3.6 sends NIL).
+                    if i == 0 && self.is_admin() {
+                        v.extend_from_slice(b" NIL");
+                        continue;
+                    }
                     v.extend_from_slice(b" ((");
                     imap_proto::response::string(&mut v, prefix.as_bytes());
                     v.extend_from_slice(format!(" \"{sep}\"))").as_bytes());
@@ -614,10 +619,12 @@ impl Session {
 
     /// The rights this session's user holds on a mailbox.
     pub(crate) fn rights(&self, entry: &MailboxEntry) -> Rights {
-        if self.is_admin() {
-            return Rights::all();
-        }
         let mut r = acl::rights_of(entry.acl.as_deref().unwrap_or(""), self.userid());
+        if self.is_admin() {
+            // Cyrus: global admins implicitly hold `l` and `a` everywhere; creating,
+            // deleting and renaming are allowed to them by name (see `entry_with`).
+            r = r.union(Rights::parse("la").unwrap_or_default());
+        }
         if self.owns(&entry.name) {
             r = r.union(Rights::parse(&self.srv.owner_rights).unwrap_or_default());
         }
@@ -654,7 +661,8 @@ impl Session {
         if entry.mbtype.intermediate && right != 'l' {
             return Err(missing());
         }
-        if !rights.has(right) {
+        let admin_may = self.is_admin() && matches!(right, 'x' | 'k' | 'a');
+        if !rights.has(right) && !admin_may {
             return Err(no(DENIED));
         }
         Ok((name, entry))
@@ -670,10 +678,17 @@ impl Session {
         )
     }
 
+    /// The CAPABILITY command's list (pre-authentication it names the post-authentication
+    /// extensions too, as Cyrus does).
     pub(crate) fn capabilities(&self) -> String {
+        self.capability_list(false)
+    }
+
+    /// `greeting`: the short list Cyrus puts in its banner.
+    fn capability_list(&self, greeting: bool) -> String {
         let mut c = vec!["IMAP4rev1", "LITERAL+", "ID", "ENABLE"];
         let mut owned: Vec<String> = Vec::new();
-        if self.user.is_none() {
+        if self.user.is_none() && greeting {
             if self.srv.tls.is_some() && !self.conn.is_tls() {
                 c.push("STARTTLS");
             }
@@ -686,6 +701,15 @@ impl Session {
                 owned.push("LOGINDISABLED".into());
             }
         } else {
+            if self.user.is_none() {
+                for m in self.mechanisms() {
+                    owned.push(format!("AUTH={}", m.name()));
+                }
+                owned.push("SASL-IR".into());
+                if self.srv.tls.is_some() && !self.conn.is_tls() {
+                    owned.push("STARTTLS".into());
+                }
+            }
             c.extend([
                 "ACL",
                 "RIGHTS=kxten",
@@ -913,13 +937,13 @@ impl Session {
             }
         }
         let n2 = name.clone();
-        match self
+        let created = match self
             .st(move |s| s.create_mailbox(&n2, CreateOptions::default()))
             .await
         {
-            Ok(_) => {}
+            Ok(e) => e,
             Err(e) => return store_reply(&e),
-        }
+        };
         if !special_use.is_empty() {
             let owner = name
                 .userid(&self.srv.store.config().names)
@@ -933,7 +957,10 @@ impl Session {
                 return store_reply(&e);
             }
         }
-        ok()
+        Reply::Ok(
+            Some(format!("MAILBOXID ({})", created.uniqueid.as_str())),
+            "Completed".into(),
+        )
     }
 
     async fn delete(&mut self, external: &str) -> Reply {
@@ -955,11 +982,32 @@ impl Session {
             self.sel = None;
         }
         let cfg = self.srv.store.config().names.clone();
+        // As Cyrus 3.6 cmd_delete: `DELETED.…` copies always go at once; otherwise
+        // `delete_mode` decides (delayed renames into `DELETED.…`, which is what the sync log
+        // and the replica see).
+        let delayed = self.srv.delete_delayed && !name.is_deleted_copy(&cfg);
         let r = if name.is_user_inbox() {
             let userid = name.userid(&cfg).unwrap_or_default();
-            self.st(move |s| s.delete_user(&userid)).await
+            if delayed {
+                self.st(move |s| s.delete_user_delayed(&userid)).await
+            } else {
+                self.st(move |s| s.delete_user(&userid)).await
+            }
         } else {
-            self.st(move |s| s.delete_mailbox(&name)).await
+            let prefix = format!("{}.", name.as_str());
+            match self.st(move |s| s.list_mailboxes(&prefix)).await {
+                Ok(children) if !children.is_empty() => {
+                    return no_code("HASCHILDREN", "Mailbox has inferior hierarchical names");
+                }
+                Ok(_) => {}
+                Err(e) => return store_reply(&e),
+            }
+            if delayed {
+                self.st(move |s| s.delete_mailbox_delayed_one(&name).map(|_| ()))
+                    .await
+            } else {
+                self.st(move |s| s.delete_mailbox(&name)).await
+            }
         };
         match r {
             Ok(()) => ok(),
@@ -994,11 +1042,39 @@ impl Session {
         if self.sel.as_ref().is_some_and(|s| s.name == old) {
             self.sel = None;
         }
-        match self
-            .st(move |s| s.rename_mailbox_tree(&old, &new, None))
-            .await
-        {
-            Ok(()) => ok(),
+        let (o2, n2) = (old.clone(), new.clone());
+        let moved = self
+            .st(move |s| {
+                let mut names = vec![o2.clone()];
+                let children = s.list_mailboxes(&format!("{}.", o2.as_str()))?;
+                names.extend(
+                    children
+                        .into_iter()
+                        .filter(|e| !e.mbtype.deleted)
+                        .map(|e| e.name),
+                );
+                s.rename_mailbox_tree(&o2, &n2, None)?;
+                Ok(names)
+            })
+            .await;
+        match moved {
+            Ok(names) => {
+                for n in names {
+                    let suffix = &n.as_str()[old.as_str().len()..];
+                    let Ok(target) = MboxName::new(format!("{}{suffix}", new.as_str())) else {
+                        continue;
+                    };
+                    if let (Some(a), Some(b)) = (self.external(&n), self.external(&target)) {
+                        let mut v = b"* OK rename ".to_vec();
+                        astring(&mut v, a.as_bytes());
+                        v.push(b' ');
+                        astring(&mut v, b.as_bytes());
+                        v.extend_from_slice(b"\r\n");
+                        self.out.extend(v);
+                    }
+                }
+                ok()
+            }
             Err(e) => store_reply(&e),
         }
     }
@@ -1261,7 +1337,8 @@ impl Session {
         qresync: Option<imap_proto::QresyncParams>,
         readonly: bool,
     ) -> Reply {
-        if self.sel.take().is_some() && self.qresync {
+        // Cyrus 3.6 sends [CLOSED] whenever a selected mailbox is replaced, QRESYNC or not.
+        if self.sel.take().is_some() {
             self.out.extend_from_slice(b"* OK [CLOSED] Ok\r\n");
         }
         if qresync.is_some() && !self.qresync {
@@ -1284,6 +1361,20 @@ impl Session {
         };
         let rights = self.rights(&entry);
         let seen = self.seen_set_for(&name, &entry).await;
+        // \Recent: the owner's mark is the mailbox's RECENTUID; anyone else's is LASTUID in
+        // their own seen entry (Cyrus index_refresh_locked / index_writeseen).
+        let owner = self.owns(&name);
+        let recent_floor = if owner {
+            header.recentuid.0
+        } else {
+            let userid = self.userid().to_owned();
+            let uniqueid = entry.uniqueid.as_str().to_owned();
+            self.st(move |s| s.seen(&userid, &uniqueid))
+                .await
+                .ok()
+                .flatten()
+                .map_or(0, |s| s.lastuid.0)
+        };
         let mut sel = Selected {
             name: name.clone(),
             uniqueid: entry.uniqueid.as_str().to_owned(),
@@ -1304,18 +1395,28 @@ impl Session {
                 continue;
             }
             sel.note_keywords(&rec);
-            let recent = rec.uid.0 > header.recentuid.0;
+            let recent = rec.uid.0 > recent_floor;
             if recent {
                 sel.recent.insert(rec.uid.0);
             }
             sel.msgs.push(Msg { rec, recent });
         }
         sel.msgs.sort_by_key(Msg::uid);
-        if !readonly && header.last_uid.0 > header.recentuid.0 {
+        if !readonly && owner && header.last_uid.0 > header.recentuid.0 {
             let n2 = name.clone();
             let last = header.last_uid;
             let now = self.srv.store.now();
             let _ = self.st(move |s| s.set_recent(&n2, last, now)).await;
+        } else if !readonly && !owner && !sel.recent.is_empty() {
+            // Cyrus writes the reader's seen entry with the new LASTUID (`SEEN <user>
+            // <uniqueid>`) and dirties the mailbox index (`MAILBOX <name>`, no modseq).
+            if let Some(set) = &sel.seen {
+                self.save_seen(&sel.uniqueid, set, header.last_uid.0).await;
+            }
+            let rec = mailstore::sync_log::Record::Mailbox(name.to_string());
+            if let Err(e) = self.st(move |s| s.log_records(&[rec])).await {
+                tracing::error!("sync log: {e}");
+            }
         }
         let mut o = String::new();
         o.push_str(&format!("* {} EXISTS\r\n", sel.exists()));
@@ -1368,6 +1469,13 @@ impl Session {
     }
 
     fn flags_lines(&self, sel: &Selected) -> String {
+        flags_lines(sel)
+    }
+}
+
+/// `* FLAGS` and `* OK [PERMANENTFLAGS]` for a selected mailbox.
+fn flags_lines(sel: &Selected) -> String {
+    {
         let mut kw = String::new();
         for k in &sel.keywords {
             kw.push(' ');
@@ -1396,7 +1504,9 @@ impl Session {
         ));
         o
     }
+}
 
+impl Session {
     /// Bring the selected view up to date and report changes. `allow_expunge` false defers
     /// expunges (during FETCH, STORE, SEARCH).
     pub(crate) async fn refresh(&mut self, allow_expunge: bool) {
@@ -1461,16 +1571,7 @@ impl Session {
             }
         }
         if ch.new_keywords {
-            let f = {
-                let sel_ref: &Selected = sel;
-                let mut kw = String::new();
-                for k in &sel_ref.keywords {
-                    kw.push(' ');
-                    kw.push_str(k);
-                }
-                format!("* FLAGS (\\Answered \\Flagged \\Draft \\Deleted \\Seen{kw})\r\n")
-            };
-            o.push_str(&f);
+            o.push_str(&flags_lines(sel));
         }
         if ch.grew || sel.exists() != before_exists {
             o.push_str(&format!("* {} EXISTS\r\n", sel.exists()));
@@ -1709,16 +1810,19 @@ impl Session {
             }
         }
         let mut o = String::new();
+        if ch.new_keywords {
+            o.push_str(&flags_lines(sel));
+        }
         if ch.grew {
             o.push_str(&format!("* {} EXISTS\r\n", sel.exists()));
         }
         for i in report {
             let m = &sel.msgs[i];
             let mut items = Vec::new();
+            items.push(format!("FLAGS {}", sel.flags_of(m)));
             if uid_cmd {
                 items.push(format!("UID {}", m.uid()));
             }
-            items.push(format!("FLAGS {}", sel.flags_of(m)));
             if condstore {
                 items.push(format!("MODSEQ ({})", m.rec.modseq.0));
             }
@@ -1878,16 +1982,33 @@ impl Session {
             Ok(x) => x,
             Err(r) => return r,
         };
+        // Cyrus: the implicit rights are required (the owner's `implicit_owner_rights`,
+        // `p` on anyone's INBOX), everything else is optional, in `lrswipkxtecdan` order
+        // followed by the ten user-defined digits.
         let cfg = &self.srv.store.config().names;
-        let owner = name.userid(cfg).is_some_and(|u| u == id);
-        let required = if owner { "lkxan" } else { "" };
+        let implicit = if name.userid(cfg).is_some_and(|u| u == id) {
+            Rights::parse(&self.srv.owner_rights).unwrap_or_default()
+        } else if name.is_user_inbox() {
+            Rights::parse("p").unwrap_or_default()
+        } else {
+            Rights::NONE
+        };
+        let required = if implicit.is_empty() {
+            "\"\"".to_owned()
+        } else {
+            implicit.to_string()
+        };
+        let optional = Rights::all().minus(implicit).to_string();
         let mut v = b"* LISTRIGHTS ".to_vec();
         astring(&mut v, external.as_bytes());
         v.push(b' ');
         astring(&mut v, id.as_bytes());
         v.push(b' ');
-        imap_proto::response::string(&mut v, required.as_bytes());
-        v.extend_from_slice(b" l r s w i p k x t e a n c d\r\n");
+        v.extend_from_slice(required.as_bytes());
+        for c in optional.chars() {
+            v.extend_from_slice(format!(" {c}").as_bytes());
+        }
+        v.extend_from_slice(b" 0 1 2 3 4 5 6 7 8 9\r\n");
         self.out.extend(v);
         ok()
     }
@@ -1965,10 +2086,13 @@ impl Session {
     }
 
     async fn getquotaroot(&mut self, external: &str) -> Reply {
-        let (name, _) = match self.entry_with(external, 'r', false).await {
+        let (name, entry) = match self.entry_with(external, 'l', false).await {
             Ok(x) => x,
             Err(r) => return r,
         };
+        if !self.is_admin() && !self.rights(&entry).has('r') {
+            return no(DENIED);
+        }
         let n2 = name.clone();
         let root = match self.st(move |s| s.quota_root_of(&n2)).await {
             Ok(r) => r,

@@ -145,10 +145,9 @@ impl Session {
             );
             self.condstore = true;
         }
-        if self.condstore {
-            if !items.contains(&FetchAtt::ModSeq) {
-                items.push(FetchAtt::ModSeq);
-            }
+        // CHANGEDSINCE implies MODSEQ (RFC 7162 §3.1.4.1).
+        if changedsince.is_some() && !items.contains(&FetchAtt::ModSeq) {
+            items.push(FetchAtt::ModSeq);
         }
         // Deliver pending changes (no expunges in a non-UID command).
         self.refresh(uid).await;
@@ -241,11 +240,9 @@ impl Session {
             let parsed = raw.as_deref().map(message::Message::parse);
             let mut v = format!("* {seq} FETCH (").into_bytes();
             let mut first = true;
-            let mut flags_done = false;
             if newly_seen.contains(&rec.uid.0) && !items.contains(&FetchAtt::Flags) {
                 v.extend_from_slice(format!("FLAGS {flags}").as_bytes());
                 first = false;
-                flags_done = true;
             }
             for a in &items {
                 if !first {
@@ -255,7 +252,6 @@ impl Session {
                 match a {
                     FetchAtt::Uid => v.extend_from_slice(format!("UID {}", rec.uid.0).as_bytes()),
                     FetchAtt::Flags => {
-                        flags_done = true;
                         v.extend_from_slice(format!("FLAGS {flags}").as_bytes())
                     }
                     FetchAtt::InternalDate => v.extend_from_slice(
@@ -378,10 +374,7 @@ impl Session {
                     }
                 }
             }
-            if newly_seen.contains(&rec.uid.0) && !flags_done {
-                v.extend_from_slice(format!(" FLAGS {flags}").as_bytes());
-            }
-            if condstore && !items.contains(&FetchAtt::ModSeq) {
+            if condstore && newly_seen.contains(&rec.uid.0) && !items.contains(&FetchAtt::ModSeq) {
                 v.extend_from_slice(format!(" MODSEQ ({})", rec.modseq.0).as_bytes());
             }
             v.extend_from_slice(b")\r\n");

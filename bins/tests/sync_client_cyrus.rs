@@ -24,7 +24,12 @@ fn populate(m: &Master) {
     m.create("user.alice.Work.Deep");
     m.create("user.bob");
     m.append("user.alice", &msg(1, 0), &["\\Seen"], Some(1_700_000_000));
-    m.append("user.alice", &msg(2, 5), &["\\Flagged", "$Label1"], Some(1_700_000_100));
+    m.append(
+        "user.alice",
+        &msg(2, 5),
+        &["\\Flagged", "$Label1"],
+        Some(1_700_000_100),
+    );
     m.append("user.alice", &msg(3, 50), &[], None);
     m.append("user.alice.Work", &msg(4, 1), &["\\Answered"], None);
     // The same body in two mailboxes is uploaded once.
@@ -103,9 +108,9 @@ fn user_sync_then_incremental_into_cyrus() {
         d.subscriptions
     );
     assert!(
-        d.quotas
-            .get("user/alice")
-            .is_some_and(|q| q.iter().any(|(res, _, lim)| res == "STORAGE" && *lim == 100_000)),
+        d.quotas.get("user/alice").is_some_and(|q| q
+            .iter()
+            .any(|(res, _, lim)| res == "STORAGE" && *lim == 100_000)),
         "{:?}",
         d.quotas
     );
@@ -122,7 +127,10 @@ fn user_sync_then_incremental_into_cyrus() {
     let out = m.sync_client(&["-v", "-u", "alice"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!stdout.contains("MAILBOX "), "unchanged sync sent: {stdout}");
+    assert!(
+        !stdout.contains("MAILBOX "),
+        "unchanged sync sent: {stdout}"
+    );
 
     // Incremental: flags, expunge, new message, a rename, a delete with tombstone.
     m.flags("user.alice", &[1], FlagOp::Remove, &["\\Seen"]);

@@ -70,7 +70,7 @@ struct Args {
 }
 
 enum ParseOutcome {
-    Ok(Args),
+    Ok(Box<Args>),
     Usage(&'static str),
 }
 
@@ -172,7 +172,7 @@ fn parse_args(argv: &[String]) -> ParseOutcome {
             }
         }
     }
-    ParseOutcome::Ok(a)
+    ParseOutcome::Ok(Box::new(a))
 }
 
 /// `-r`: start ourselves again in the background (as `-R`) and let the parent exit 0.

@@ -283,7 +283,12 @@ impl SyncConn {
     }
 
     fn authenticate(&mut self, t: &Target) -> Result<(), SyncErr> {
-        if !self.caps.sasl.iter().any(|m| m.eq_ignore_ascii_case("PLAIN")) {
+        if !self
+            .caps
+            .sasl
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case("PLAIN"))
+        {
             return Err(SyncErr::Auth(format!(
                 "no usable mechanism (server offers: {})",
                 self.caps.sasl.join(" ")
@@ -439,7 +444,12 @@ impl SyncConn {
 
     /// Send `GET <keyed>` or `APPLY <keyed>` and wait for the answer.
     pub fn command(&mut self, verb: &str, k: &Keyed) -> Result<Reply, SyncErr> {
-        self.command_with(verb, k, &mut NoFiles, &mut csync_proto::DiscardSink::default())
+        self.command_with(
+            verb,
+            k,
+            &mut NoFiles,
+            &mut csync_proto::DiscardSink::default(),
+        )
     }
 
     /// Like [`SyncConn::command`] with file literal bodies supplied by `files` and received ones

@@ -170,7 +170,11 @@ impl Engine<'_> {
     pub(crate) fn apply(&mut self, a: ApplyCommand) -> Result<Reply, SyncErr> {
         let r = self.conn.command("APPLY", &a.to_keyed());
         if let Err(SyncErr::Remote { .. }) = &r {
-            let e = r.as_ref().err().map(ToString::to_string).unwrap_or_default();
+            let e = r
+                .as_ref()
+                .err()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             tracing::error!("{} received NO response: {e}", apply_name(&a));
         }
         r
@@ -496,7 +500,11 @@ impl Engine<'_> {
             }
             // Upload what the replica lacks.
             let mut files: Vec<(MessageFile, PathBuf)> = Vec::new();
-            for rec in local.records.iter().filter(|r| r.uid > last_uid && !r.expunged) {
+            for rec in local
+                .records
+                .iter()
+                .filter(|r| r.uid > last_uid && !r.expunged)
+            {
                 let key = (part.clone(), rec.guid);
                 if !needs_upload.contains(&key) || uploaded.contains(&key) {
                     continue;
@@ -571,7 +579,10 @@ impl Engine<'_> {
                 }
                 Err(e) => {
                     if e.is_code(ResultCode::SyncChecksum) && !self.opts.no_copyback {
-                        tracing::error!("CRC failure on sync for {}, trying full update", entry.name);
+                        tracing::error!(
+                            "CRC failure on sync for {}, trying full update",
+                            entry.name
+                        );
                     }
                     return Err(e);
                 }
@@ -603,8 +614,7 @@ impl Engine<'_> {
             && r.pop3_show_after.unwrap_or(0) == to_i(h.pop3_show_after)
             && r.options == h.options.letters()
             && r.acl.as_deref() == l.entry.acl.as_deref()
-            && r
-                .foldermodseq
+            && r.foldermodseq
                 .is_none_or(|f| f.0 == 0 || f == l.entry.foldermodseq)
             && same_annotations(&l.annotations, &r.annotations)
             && crc_eq(l.crcs.0, r.sync_crc)

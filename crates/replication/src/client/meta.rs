@@ -67,7 +67,8 @@ impl Engine<'_> {
 
     /// One QUOTA record (§9.8 step 3): push the local limits, or remove the root.
     pub fn push_quota(&mut self, root: &str) -> Result<(), SyncErr> {
-        let name = MboxName::new(root).map_err(|_| SyncErr::Protocol(format!("bad root {root}")))?;
+        let name =
+            MboxName::new(root).map_err(|_| SyncErr::Protocol(format!("bad root {root}")))?;
         match self.store.quota(&name)? {
             Some(q) => {
                 self.progress(&format!("QUOTA {root}"));
@@ -314,10 +315,13 @@ impl Engine<'_> {
 
     /// One UNMAILBOX record (§3.5.4): delete on the replica only with a local tombstone.
     pub fn unmailbox(&mut self, mbox: &str) -> Result<(), SyncErr> {
-        let name = MboxName::new(mbox).map_err(|_| SyncErr::Protocol(format!("bad name {mbox}")))?;
+        let name =
+            MboxName::new(mbox).map_err(|_| SyncErr::Protocol(format!("bad name {mbox}")))?;
         match self.store.mailbox_entry(&name)? {
             None => {
-                tracing::info!("SYNCNOTICE: attempt to UNMAILBOX without a tombstone: mailbox={mbox}");
+                tracing::info!(
+                    "SYNCNOTICE: attempt to UNMAILBOX without a tombstone: mailbox={mbox}"
+                );
                 Ok(())
             }
             Some(e) if !e.mbtype.deleted => {

@@ -220,7 +220,10 @@ impl<'a> Runner<'a, '_> {
         if self.rolling.channel.is_none() {
             return false;
         }
-        tracing::info!("  Deferred: {}", rec.to_line().unwrap_or_default().trim_end());
+        tracing::info!(
+            "  Deferred: {}",
+            rec.to_line().unwrap_or_default().trim_end()
+        );
         self.deferred.push(rec);
         true
     }
@@ -241,9 +244,7 @@ impl<'a> Runner<'a, '_> {
             let g = group.clone();
             match self.item(&owner, |e| e.sync_mailboxes(&g))? {
                 Ok(()) => self.restart()?,
-                Err(SyncErr::Locked)
-                    if self.rolling.channel.is_some() =>
-                {
+                Err(SyncErr::Locked) if self.rolling.channel.is_some() => {
                     for m in group {
                         self.defer(Record::Mailbox(m.to_string()));
                     }
@@ -542,10 +543,7 @@ pub fn run(cfg: &ClientConfig, store: &Store, rolling: &RollingConfig) -> i32 {
                     }
                     BatchError::Failed(_) => {
                         // Probe the link, then start over with a fresh connection.
-                        let alive = matches!(
-                            session.run(|e| e.conn.simple("NOOP")),
-                            Ok(Ok(()))
-                        );
+                        let alive = matches!(session.run(|e| e.conn.simple("NOOP")), Ok(Ok(())));
                         if alive {
                             session.close();
                         } else {

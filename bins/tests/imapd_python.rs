@@ -376,3 +376,53 @@ print('ALL OK')
     let out = srv.python(&script);
     assert!(out.contains("ALL OK"), "{out}");
 }
+
+#[test]
+fn starttls_required_for_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let st = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        ])
+        .arg("/CN=localhost")
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let srv = common::Server::start(&format!(
+        "allowplaintext: no\ntls_server_cert: {}\ntls_server_key: {}\n",
+        cert.display(),
+        key.display()
+    ));
+    let script = format!(
+        "{PRELUDE}{}",
+        r#"
+import ssl
+M = conn()
+assert b'STARTTLS' in M.welcome and b'LOGINDISABLED' in M.welcome and b'AUTH=' not in M.welcome, M.welcome
+assert 'Login only available under a layer' in no(M.login, 'alice', 'pw')
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ok(M.starttls(ssl_context=ctx))
+caps = ok(M.capability())[0].decode().split()
+assert 'STARTTLS' not in caps and 'AUTH=PLAIN' in caps and 'LOGINDISABLED' not in caps, caps
+try:
+    M._simple_command('STARTTLS')
+    raise AssertionError('second STARTTLS accepted')
+except imaplib.IMAP4.error as e:
+    pass
+ok(M.login('alice', 'pw'))
+M.logout()
+print('ALL OK')
+"#
+    );
+    let out = srv.python(&script);
+    assert!(out.contains("ALL OK"), "{out}");
+}

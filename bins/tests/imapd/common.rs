@@ -32,16 +32,22 @@ impl Server {
         std::fs::create_dir_all(root.join("config")).unwrap();
         std::fs::create_dir_all(root.join("spool")).unwrap();
         let conf = root.join("imapd.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "configdirectory: {0}/config\npartition-default: {0}/spool\nservername: \
-                 testhost\nadmins: admin\nallowplaintext: yes\nsync_log: 1\n\
-                 failedloginpause: 0\n{extra_conf}",
-                root.display()
-            ),
-        )
-        .unwrap();
+        let base = format!(
+            "configdirectory: {0}/config\npartition-default: {0}/spool\nservername: \
+             testhost\nadmins: admin\nallowplaintext: yes\nsync_log: 1\n\
+             failedloginpause: 0\n",
+            root.display()
+        );
+        // Options in `extra_conf` replace the defaults (a repeated option is an error).
+        let key = |l: &str| l.split(':').next().unwrap_or("").trim().to_owned();
+        let extra_keys: Vec<String> = extra_conf.lines().map(key).collect();
+        let mut text: String = base
+            .lines()
+            .filter(|l| !extra_keys.contains(&key(l)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        text.push_str(extra_conf);
+        std::fs::write(&conf, text).unwrap();
         for (u, p) in [("admin", "secret"), ("alice", "pw"), ("bob", "pw")] {
             let mut c = Command::new(env!("CARGO_BIN_EXE_saslpasswd2"))
                 .args(["-C", conf.to_str().unwrap(), "-p", "-c", u])

@@ -251,9 +251,7 @@ impl Session {
                 first = false;
                 match a {
                     FetchAtt::Uid => v.extend_from_slice(format!("UID {}", rec.uid.0).as_bytes()),
-                    FetchAtt::Flags => {
-                        v.extend_from_slice(format!("FLAGS {flags}").as_bytes())
-                    }
+                    FetchAtt::Flags => v.extend_from_slice(format!("FLAGS {flags}").as_bytes()),
                     FetchAtt::InternalDate => v.extend_from_slice(
                         format!("INTERNALDATE {}", date_time(rec.internaldate)).as_bytes(),
                     ),

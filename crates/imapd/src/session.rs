@@ -1544,7 +1544,6 @@ impl Session {
         let Some(sel) = self.sel.as_mut() else {
             return;
         };
-        let before_exists = sel.exists();
         let mut ch = sel.apply(records, header.highestmodseq.0, allow_expunge);
         if let Some(st) = seen_reload
             && let Some(cur) = sel.seen.as_mut()
@@ -1573,7 +1572,7 @@ impl Session {
         if ch.new_keywords {
             o.push_str(&flags_lines(sel));
         }
-        if ch.grew || sel.exists() != before_exists {
+        if ch.grew {
             o.push_str(&format!("* {} EXISTS\r\n", sel.exists()));
             let recent = sel.msgs.iter().filter(|m| m.recent).count();
             o.push_str(&format!("* {recent} RECENT\r\n"));
@@ -2131,12 +2130,8 @@ impl Session {
             Ok(_) => return no(NONEXISTENT),
             Err(e) => return store_reply(&e),
         }
-        if limits.is_empty() {
-            return match self.st(move |s| s.remove_quota(&root)).await {
-                Ok(_) => ok(),
-                Err(e) => store_reply(&e),
-            };
-        }
+        // An empty list makes every resource unlimited but keeps the root, as Cyrus 3.6
+        // (cmd_setquota → mboxlist_setquotas; it never removes a root).
         let mut q = QuotaLimits::default();
         for (res, v) in limits {
             match res.as_str() {

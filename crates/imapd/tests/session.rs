@@ -1,0 +1,237 @@
+#![allow(clippy::unwrap_used)]
+//! Session tests over an in-memory connection pair: byte-level exchanges with the state
+//! machine, without processes or sockets.
+
+use std::sync::Arc;
+
+use auth::StaticPasswords;
+use imapd::{Server, serve_conn};
+use mailstore::{Store, StoreConfig};
+use net::Conn;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Client {
+    conn: Conn,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    async fn line(&mut self) -> String {
+        loop {
+            if let Some(p) = self.buf.iter().position(|&b| b == b'\n') {
+                let l: Vec<u8> = self.buf.drain(..=p).collect();
+                return String::from_utf8_lossy(&l).into_owned();
+            }
+            let mut b = [0u8; 4096];
+            let n =
+                tokio::time::timeout(std::time::Duration::from_secs(10), self.conn.read(&mut b))
+                    .await
+                    .expect("server answered in time")
+                    .unwrap();
+            assert!(
+                n > 0,
+                "server closed; had {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            self.buf.extend_from_slice(&b[..n]);
+        }
+    }
+
+    /// Send `cmd` (tag `t`), return every line up to and including the tagged one.
+    async fn cmd(&mut self, cmd: &str) -> Vec<String> {
+        self.conn
+            .write_all(format!("t {cmd}\r\n").as_bytes())
+            .await
+            .unwrap();
+        self.conn.flush().await.unwrap();
+        let mut out = Vec::new();
+        loop {
+            let l = self.line().await;
+            let done = l.starts_with("t ");
+            out.push(l);
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+async fn setup() -> (tempfile::TempDir, Client, Arc<Server>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::simple(dir.path())).unwrap();
+    let pw = StaticPasswords::new()
+        .with("admin", b"secret")
+        .with("alice", b"pw")
+        .with("bob", b"pw");
+    let srv = Arc::new(Server::for_tests(store, Arc::new(pw)));
+    let (a, b) = Conn::pair();
+    tokio::spawn(serve_conn(b, srv.clone()));
+    let mut c = Client {
+        conn: a,
+        buf: Vec::new(),
+    };
+    assert!(c.line().await.starts_with("* OK [CAPABILITY IMAP4rev1 "));
+    (dir, c, srv)
+}
+
+async fn login(srv: &Arc<Server>, user: &str, pw: &str) -> Client {
+    let (a, b) = Conn::pair();
+    tokio::spawn(serve_conn(b, srv.clone()));
+    let mut c = Client {
+        conn: a,
+        buf: Vec::new(),
+    };
+    c.line().await;
+    let r = c.cmd(&format!("LOGIN {user} {pw}")).await;
+    assert!(r.last().unwrap().starts_with("t OK [CAPABILITY"), "{r:?}");
+    c
+}
+
+#[tokio::test]
+async fn states_and_errors() {
+    let (_d, mut c, _srv) = setup().await;
+    assert_eq!(
+        c.cmd("SELECT INBOX").await,
+        ["t BAD Please login first\r\n"]
+    );
+    assert_eq!(
+        c.cmd("FETCH 1 FLAGS").await,
+        ["t BAD Please login first\r\n"]
+    );
+    let r = c.cmd("LOGIN alice nope").await;
+    assert_eq!(r, ["t NO Login failed: authentication failure\r\n"]);
+    let r = c.cmd("LOGIN alice pw").await;
+    assert!(r[0].contains("User logged in SESSIONID=<"), "{r:?}");
+    assert_eq!(
+        c.cmd("LOGIN alice pw").await,
+        ["t BAD Already logged in\r\n"]
+    );
+    assert_eq!(
+        c.cmd("FETCH 1 FLAGS").await,
+        ["t BAD Please select a mailbox first\r\n"]
+    );
+    assert_eq!(
+        c.cmd("SELECT INBOX").await,
+        ["t NO Mailbox does not exist\r\n"]
+    );
+    let r = c.cmd("LOGOUT").await;
+    assert_eq!(r, ["* BYE LOGOUT received\r\n", "t OK Completed\r\n"]);
+}
+
+#[tokio::test]
+async fn select_append_fetch_store_expunge() {
+    let (_d, mut admin, srv) = setup().await;
+    admin.cmd("LOGIN admin secret").await;
+    let r = admin.cmd("CREATE user/alice").await;
+    assert!(r[0].starts_with("t OK [MAILBOXID ("), "{r:?}");
+    let mut c = login(&srv, "alice", "pw").await;
+    let r = c.cmd("SELECT INBOX").await;
+    assert_eq!(r[0], "* 0 EXISTS\r\n");
+    assert_eq!(r[1], "* 0 RECENT\r\n");
+    assert!(r.last().unwrap().starts_with("t OK [READ-WRITE]"));
+    c.conn
+        .write_all(b"t APPEND INBOX (\\Seen) {21}\r\n")
+        .await
+        .unwrap();
+    assert_eq!(c.line().await, "+ go ahead\r\n");
+    c.conn
+        .write_all(b"Subject: hi\r\n\r\nbody\r\n\r\n")
+        .await
+        .unwrap();
+    let mut lines = vec![c.line().await];
+    while !lines.last().unwrap().starts_with("t ") {
+        lines.push(c.line().await);
+    }
+    assert_eq!(lines[0], "* 1 EXISTS\r\n");
+    assert!(
+        lines.last().unwrap().starts_with("t OK [APPENDUID "),
+        "{lines:?}"
+    );
+    let r = c.cmd("FETCH 1 (UID FLAGS RFC822.SIZE BODY[TEXT])").await;
+    assert_eq!(
+        r,
+        [
+            "* 1 FETCH (FLAGS (\\Recent \\Seen) UID 1 RFC822.SIZE 21 BODY[TEXT] {6}\r\n",
+            "body\r\n",
+            ")\r\n",
+            "t OK Completed\r\n"
+        ]
+    );
+    let r = c.cmd("STORE 1 +FLAGS (\\Deleted)").await;
+    assert_eq!(r[0], "* 1 FETCH (FLAGS (\\Recent \\Deleted \\Seen))\r\n");
+    // Another session sees the change on NOOP.
+    let mut other = login(&srv, "alice", "pw").await;
+    let r = other.cmd("EXAMINE INBOX").await;
+    assert!(r.last().unwrap().starts_with("t OK [READ-ONLY]"), "{r:?}");
+    let r = c.cmd("EXPUNGE").await;
+    assert_eq!(r, ["* 1 EXPUNGE\r\n", "t OK Completed\r\n"]);
+    let r = other.cmd("NOOP").await;
+    assert_eq!(r, ["* 1 EXPUNGE\r\n", "t OK Completed\r\n"]);
+    let r = c.cmd("STATUS INBOX (MESSAGES UIDNEXT)").await;
+    assert_eq!(r[0], "* STATUS INBOX (MESSAGES 0 UIDNEXT 2)\r\n");
+}
+
+#[tokio::test]
+async fn acl_controls_access() {
+    let (_d, mut admin, srv) = setup().await;
+    admin.cmd("LOGIN admin secret").await;
+    admin.cmd("CREATE user/alice").await;
+    admin.cmd("CREATE user/alice/Shared").await;
+    // Admins hold only `la` implicitly (Cyrus): they may not read mail.
+    assert_eq!(
+        admin.cmd("MYRIGHTS user/alice").await[0],
+        "* MYRIGHTS user/alice la\r\n"
+    );
+    assert_eq!(
+        admin.cmd("SELECT user/alice").await,
+        ["t NO Permission denied\r\n"]
+    );
+    let mut bob = login(&srv, "bob", "pw").await;
+    let r = bob.cmd("SELECT \"Other Users/alice/Shared\"").await;
+    assert_eq!(r, ["t NO Mailbox does not exist\r\n"]);
+    assert_eq!(
+        admin.cmd("SETACL user/alice/Shared bob lr").await,
+        ["t OK Completed\r\n"]
+    );
+    let r = bob.cmd("EXAMINE \"Other Users/alice/Shared\"").await;
+    assert!(r.last().unwrap().starts_with("t OK [READ-ONLY]"), "{r:?}");
+    let r = bob.cmd("CREATE \"Other Users/alice/Shared/x\"").await;
+    assert_eq!(r, ["t NO Permission denied\r\n"]);
+    let r = bob.cmd("GETACL \"Other Users/alice/Shared\"").await;
+    assert_eq!(r, ["t NO Permission denied\r\n"]);
+    let r = admin.cmd("GETACL user/alice/Shared").await;
+    assert_eq!(
+        r[0],
+        "* ACL user/alice/Shared alice lrswipkxtecdan bob lr\r\n"
+    );
+    assert_eq!(
+        admin.cmd("DELETEACL user/alice/Shared bob").await,
+        ["t OK Completed\r\n"]
+    );
+    let r = bob.cmd("EXAMINE \"Other Users/alice/Shared\"").await;
+    assert!(r[0].starts_with("* OK [CLOSED]"), "{r:?}");
+    assert_eq!(r[1], "t NO Mailbox does not exist\r\n");
+}
+
+#[tokio::test]
+async fn literal_limits_and_garbage() {
+    let (_d, mut c, _srv) = setup().await;
+    c.conn
+        .write_all(b"t LOGIN {999999999999}\r\n")
+        .await
+        .unwrap();
+    assert_eq!(c.line().await, "t NO Literal too large\r\n");
+    assert_eq!(c.cmd("NOOP").await, ["t OK Completed\r\n"]);
+    c.conn.write_all(b"\x00\xff\x01 garbage\r\n").await.unwrap();
+    assert!(c.line().await.starts_with("* BAD"));
+    assert_eq!(c.cmd("NOOP").await, ["t OK Completed\r\n"]);
+    c.conn
+        .write_all(b"t LOGIN {5+}\r\nalice {2+}\r\npw\r\n")
+        .await
+        .unwrap();
+    assert!(c.line().await.starts_with("t OK [CAPABILITY"));
+    // A line longer than the limit ends the connection with BYE.
+    let long = vec![b'a'; 200 * 1024];
+    c.conn.write_all(&long).await.unwrap();
+    assert_eq!(c.line().await, "* BYE Line too long\r\n");
+}

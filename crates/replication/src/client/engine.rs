@@ -471,7 +471,7 @@ impl Engine<'_> {
             return Ok(());
         }
         let mut remote = remote.cloned();
-        for attempt in 0..2 {
+        for attempt in 0..3 {
             let retry = attempt > 0;
             if retry {
                 remote = self
@@ -498,6 +498,32 @@ impl Engine<'_> {
                     entry.name
                 );
             }
+            // On a retry the set's RESERVE may be stale (renumbered records): ask again for
+            // this mailbox's new records.
+            let mut extra: HashSet<(String, Guid)> = HashSet::new();
+            if retry {
+                let mut guids: Vec<Guid> = local
+                    .records
+                    .iter()
+                    .filter(|r| r.uid > last_uid && !r.expunged)
+                    .map(|r| r.guid)
+                    .filter(|g| !uploaded.contains(&(part.clone(), *g)))
+                    .collect();
+                guids.sort();
+                guids.dedup();
+                for chunk in guids.chunks(MAX_RESERVE) {
+                    let r = self.apply(ApplyCommand::Reserve {
+                        partition: part.clone(),
+                        mboxnames: vec![entry.name.clone()],
+                        guids: chunk.to_vec(),
+                    })?;
+                    for d in r.data {
+                        if let ResponseData::Missing(m) = d {
+                            extra.extend(m.into_iter().map(|g| (part.clone(), g)));
+                        }
+                    }
+                }
+            }
             // Upload what the replica lacks.
             let mut files: Vec<(MessageFile, PathBuf)> = Vec::new();
             for rec in local
@@ -506,7 +532,8 @@ impl Engine<'_> {
                 .filter(|r| r.uid > last_uid && !r.expunged)
             {
                 let key = (part.clone(), rec.guid);
-                if !needs_upload.contains(&key) || uploaded.contains(&key) {
+                if !(needs_upload.contains(&key) || extra.contains(&key)) || uploaded.contains(&key)
+                {
                     continue;
                 }
                 let path = self.store.message_path(&entry.name, rec)?;
@@ -571,24 +598,22 @@ impl Engine<'_> {
                 mailbox: MailboxApply::Full(Box::new(m)),
             }) {
                 Ok(_) => return Ok(()),
-                Err(e) if !retry && e.is_code(ResultCode::SyncChecksum) => {
+                Err(e) if attempt == 0 && e.is_code(ResultCode::SyncChecksum) => {
                     tracing::info!(
                         "SYNC_NOTICE: CRC failure on sync {}, recalculating counts and trying again",
                         entry.name
                     );
                 }
-                Err(e) => {
-                    if e.is_code(ResultCode::SyncChecksum) && !self.opts.no_copyback {
-                        tracing::error!(
-                            "CRC failure on sync for {}, trying full update",
-                            entry.name
-                        );
-                    }
-                    return Err(e);
+                Err(e)
+                    if attempt == 1
+                        && e.is_code(ResultCode::SyncChecksum)
+                        && !self.opts.no_copyback =>
+                {
+                    tracing::error!("CRC failure on sync for {}, trying full update", entry.name);
+                    self.full_update(entry)?;
                 }
+                Err(e) => return Err(e),
             }
-            // A retry must also re-send files: the replica may have lost none, but RESERVE
-            // state is per session and still valid, so nothing to redo here.
         }
         Ok(())
     }

@@ -15,6 +15,7 @@ pub mod conn;
 pub mod engine;
 pub mod error;
 pub mod meta;
+pub mod repair;
 pub mod rolling;
 
 use std::fs::{self, File};

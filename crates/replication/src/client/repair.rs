@@ -249,16 +249,15 @@ impl Engine<'_> {
             Ok(())
         })?;
 
-        if !expunge_remote.is_empty() {
-            if let Err(e) = self.apply(ApplyCommand::Expunge {
+        if !expunge_remote.is_empty()
+            && let Err(e) = self.apply(ApplyCommand::Expunge {
                 mboxname: entry.name.clone(),
                 uniqueid: entry.uniqueid.clone(),
                 uids: expunge_remote,
-            }) {
-                if e.is_connection() {
-                    return Err(e);
-                }
-            }
+            })
+            && e.is_connection()
+        {
+            return Err(e);
         }
         Ok(())
     }

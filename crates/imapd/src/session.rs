@@ -1024,8 +1024,11 @@ impl Session {
             Ok(n) => n,
             Err(r) => return r,
         };
+        if old.is_user_inbox() && self.owns(&old) {
+            return self.rename_inbox(old, new).await;
+        }
         if old.is_user_inbox() && !self.is_admin() {
-            return no("Operation is not supported on mailbox");
+            return no(DENIED);
         }
         if !self.is_admin() {
             if new.parent().is_none() || new.is_user_inbox() {
@@ -1075,6 +1078,37 @@ impl Session {
                 }
                 ok()
             }
+            Err(e) => store_reply(&e),
+        }
+    }
+
+    /// RENAME INBOX (RFC 3501 §6.3.5): create the new mailbox and move every message of
+    /// INBOX into it; INBOX stays, empty.
+    async fn rename_inbox(&mut self, inbox: MboxName, new: MboxName) -> Reply {
+        let cfg = &self.srv.store.config().names;
+        if new.userid(cfg).as_deref() != Some(self.userid()) || new.is_user_inbox() {
+            return no(DENIED);
+        }
+        if self.sel.as_ref().is_some_and(|s| s.name == inbox) {
+            self.sel = None;
+        }
+        let r = self
+            .st(move |s| {
+                s.create_mailbox(&new, CreateOptions::default())?;
+                let uids: Vec<Uid> = s
+                    .records(&inbox)?
+                    .into_iter()
+                    .filter(|r| !r.expunged)
+                    .map(|r| r.uid)
+                    .collect();
+                if !uids.is_empty() {
+                    s.copy_messages(&inbox, &new, &uids, true)?;
+                }
+                Ok(())
+            })
+            .await;
+        match r {
+            Ok(()) => ok(),
             Err(e) => store_reply(&e),
         }
     }

@@ -235,3 +235,28 @@ async fn literal_limits_and_garbage() {
     c.conn.write_all(&long).await.unwrap();
     assert_eq!(c.line().await, "* BYE Line too long\r\n");
 }
+
+#[tokio::test]
+async fn rename_inbox_moves_messages() {
+    let (_d, mut admin, srv) = setup().await;
+    admin.cmd("LOGIN admin secret").await;
+    admin.cmd("CREATE user/alice").await;
+    let mut c = login(&srv, "alice", "pw").await;
+    for _ in 0..2 {
+        c.conn
+            .write_all(b"t APPEND INBOX {9+}\r\nSubj: x\r\n")
+            .await
+            .unwrap();
+        c.conn.write_all(b"\r\n").await.unwrap();
+        assert!(c.line().await.starts_with("t OK [APPENDUID"));
+    }
+    assert_eq!(c.cmd("RENAME INBOX Old").await, ["t OK Completed\r\n"]);
+    let r = c.cmd("STATUS INBOX (MESSAGES)").await;
+    assert_eq!(r[0], "* STATUS INBOX (MESSAGES 0)\r\n");
+    let r = c.cmd("STATUS Old (MESSAGES)").await;
+    assert_eq!(r[0], "* STATUS Old (MESSAGES 2)\r\n");
+    assert_eq!(
+        c.cmd("RENAME INBOX Old").await,
+        ["t NO Mailbox already exists\r\n"]
+    );
+}

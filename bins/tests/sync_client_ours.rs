@@ -31,6 +31,10 @@ fn free_port() -> u16 {
 
 impl OurReplica {
     fn start() -> OurReplica {
+        Self::start_with("allowplaintext: yes\n")
+    }
+
+    fn start_with(extra: &str) -> OurReplica {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_owned();
         for d in ["config", "spool"] {
@@ -42,7 +46,7 @@ impl OurReplica {
             format!(
                 "configdirectory: {r}/config\npartition-default: {r}/spool\n\
                  defaultpartition: default\nservername: ours-replica\nadmins: admin\n\
-                 allowplaintext: yes\nsync_log: 0\nfailedloginpause: 0\n",
+                 sync_log: 0\nfailedloginpause: 0\n{extra}",
                 r = root.display()
             ),
         )
@@ -279,4 +283,33 @@ fn sigterm_ends_rolling_with_75_and_sync_reset_needs_f() {
             .unwrap()
             .is_some()
     );
+}
+
+#[test]
+fn starttls_when_plain_needs_tls() {
+    let certs = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = certs.path().join("cert.pem");
+    let key = certs.path().join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let r = OurReplica::start_with(&format!(
+        "allowplaintext: no\ntls_server_cert: {}\ntls_server_key: {}\n",
+        cert.display(),
+        key.display()
+    ));
+    let host = format!("localhost:{}", r.addr.port());
+    // Without trust anchors the client refuses to go on (and -o stops it retrying).
+    let m = Master::new(&host, "");
+    m.create("user.alice");
+    m.append("user.alice", &msg(1, 1), &[], None);
+    assert_eq!(m.sync_client(&["-o", "-u", "alice"]).status.code(), Some(1));
+    // With tls_client_ca_file: STARTTLS, then PLAIN inside TLS.
+    let m2 = Master::new(&host, &format!("tls_client_ca_file: {}\n", cert.display()));
+    m2.create("user.alice");
+    m2.append("user.alice", &msg(1, 1), &["\\Seen"], None);
+    let out = m2.sync_client(&["-v", "-v", "-o", "-u", "alice"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("STARTTLS"));
+    assert_eq!(full_view(&m2.store), full_view(&r.store()));
 }

@@ -311,6 +311,10 @@ fn main() -> ExitCode {
     target.authname = chan.authname.value.clone();
     target.password = chan.password.value.clone();
     target.realm = chan.realm.value.clone();
+    target.tls_ca_file = conf
+        .string(Opt::TlsClientCaFile)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
     target.timeout = conf.duration(Opt::SyncTimeout).max(Duration::from_secs(3));
     let stop = Arc::new(AtomicBool::new(false));
     install_signals(stop.clone());

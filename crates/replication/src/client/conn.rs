@@ -14,6 +14,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use csync_proto::{
@@ -29,6 +30,8 @@ use super::error::SyncErr;
 pub struct Target {
     /// `host:port`, or an absolute UNIX socket path.
     pub server: String,
+    /// The host part (TLS server name).
+    pub host: String,
     /// The server name as the user wrote it (for messages).
     pub display: String,
     pub authname: Option<String>,
@@ -36,6 +39,10 @@ pub struct Target {
     pub realm: Option<String>,
     /// `/noauth`, or a UNIX socket (sync_server treats that peer as an admin).
     pub noauth: bool,
+    /// `/tls`: TLS from the first byte.
+    pub implicit_tls: bool,
+    /// `tls_client_ca_file`: trust anchors for the replica's certificate (STARTTLS, `/tls`).
+    pub tls_ca_file: Option<PathBuf>,
     pub timeout: Duration,
 }
 
@@ -45,11 +52,14 @@ impl Target {
     pub fn parse(server: &str, port: Option<&str>) -> Result<Target, String> {
         let mut t = Target {
             server: String::new(),
+            host: String::new(),
             display: server.to_owned(),
             authname: None,
             password: None,
             realm: None,
             noauth: false,
+            implicit_tls: false,
+            tls_ca_file: None,
             timeout: Duration::from_secs(1800),
         };
         if server.starts_with('/') {
@@ -64,7 +74,7 @@ impl Target {
         match flags {
             None => {}
             Some("noauth") => t.noauth = true,
-            Some("tls") => return Err(format!("TLS to '{server}' is not supported")),
+            Some("tls") => t.implicit_tls = true,
             Some(other) => return Err(format!("unknown connection option /{other}")),
         }
         let (host, p) = match hostport.split_once(':') {
@@ -80,6 +90,7 @@ impl Target {
             return Err(format!("unknown service '{p}'"));
         }
         t.server = format!("{host}:{p}");
+        t.host = host.to_owned();
         Ok(t)
     }
 }
@@ -129,6 +140,59 @@ impl Write for Raw {
     }
 }
 
+/// The transport both halves use. The client never reads while it writes, so one lock held
+/// per call is uncontended; it lets TLS (one object for both directions) and plain sockets
+/// share the code.
+trait Transport: Read + Write + Send {}
+impl<T: Read + Write + Send> Transport for T {}
+
+type Shared = Arc<Mutex<Box<dyn Transport>>>;
+
+struct Half(Shared);
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Box<dyn Transport>> {
+    // A panic while holding the lock leaves the stream as it was; keep using it.
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Read for Half {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        lock(&self.0).read(buf)
+    }
+}
+
+impl Write for Half {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        lock(&self.0).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        lock(&self.0).flush()
+    }
+}
+
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, SyncErr> {
+    let Some(ca) = ca_file else {
+        return Err(SyncErr::Auth(
+            "TLS needed but tls_client_ca_file is not set (cannot verify the replica)".into(),
+        ));
+    };
+    let data = std::fs::read(ca)?;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile::certs(&mut data.as_slice()) {
+        roots
+            .add(c?)
+            .map_err(|e| SyncErr::Auth(format!("{}: {e}", ca.display())))?;
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| SyncErr::Auth(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
 /// Copies everything written to stderr as well (`-v -v`).
 struct Tee<W: Write> {
     inner: W,
@@ -168,6 +232,7 @@ pub struct SyncConn {
     trace: bool,
     pub caps: Capabilities,
     compressed: bool,
+    tls: bool,
 }
 
 impl std::fmt::Debug for SyncConn {
@@ -207,13 +272,12 @@ impl SyncConn {
             s.set_read_timeout(Some(t.timeout))?;
             Raw::Tcp(s)
         };
-        let reader: Box<dyn Read + Send> = Box::new(raw.try_clone()?);
-        let writer: Box<dyn Write + Send> = Box::new(raw.try_clone()?);
+        let shared: Shared = Arc::new(Mutex::new(Box::new(raw.try_clone()?)));
         let mut c = SyncConn {
             raw,
-            reader,
+            reader: Box::new(Half(shared.clone())),
             writer: Tee {
-                inner: BufWriter::with_capacity(64 << 10, writer),
+                inner: BufWriter::with_capacity(64 << 10, Box::new(Half(shared))),
                 on: trace,
             },
             rbuf: Vec::with_capacity(64 << 10),
@@ -222,12 +286,24 @@ impl SyncConn {
             trace,
             caps: Capabilities::default(),
             compressed: false,
+            tls: false,
         };
+        if t.implicit_tls {
+            c.start_tls(t)?;
+        }
         c.banner()?;
         if !t.noauth {
+            let plain = |c: &SyncConn| c.caps.sasl.iter().any(|m| m.eq_ignore_ascii_case("PLAIN"));
+            if !plain(&c) && c.caps.starttls && !c.tls {
+                // §1.5: STARTTLS only when no offered mechanism is usable in clear text.
+                c.simple("STARTTLS")?;
+                c.start_tls(t)?;
+                c.caps = Capabilities::default();
+                c.banner()?;
+            }
             c.authenticate(t)?;
         }
-        if c.caps.compress {
+        if c.caps.compress && !c.tls {
             match c.simple("COMPRESS DEFLATE") {
                 Ok(()) => c.start_compress()?,
                 Err(SyncErr::Remote { .. }) => {
@@ -240,6 +316,10 @@ impl SyncConn {
             return Err(SyncErr::CompressRequired(t.display.clone()));
         }
         Ok(c)
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls
     }
 
     pub fn is_compressed(&self) -> bool {
@@ -328,6 +408,37 @@ impl SyncConn {
                 }
             }
         }
+    }
+
+    fn start_tls(&mut self, t: &Target) -> Result<(), SyncErr> {
+        if self.rpos < self.rbuf.len() {
+            return Err(SyncErr::Protocol("data after STARTTLS reply".into()));
+        }
+        self.flush()?;
+        let Raw::Tcp(tcp) = &self.raw else {
+            return Err(SyncErr::Protocol("TLS over a UNIX socket".into()));
+        };
+        let cfg = tls_config(t.tls_ca_file.as_deref())?;
+        let name = rustls::pki_types::ServerName::try_from(t.host.clone())
+            .map_err(|e| SyncErr::Auth(format!("bad TLS server name {}: {e}", t.host)))?;
+        let conn = rustls::ClientConnection::new(cfg, name)
+            .map_err(|e| SyncErr::Auth(format!("TLS: {e}")))?;
+        let mut stream = rustls::StreamOwned::new(conn, tcp.try_clone()?);
+        // Handshake now, so certificate errors surface as connection failures.
+        while stream.conn.is_handshaking() {
+            stream
+                .conn
+                .complete_io(&mut stream.sock)
+                .map_err(|e| SyncErr::Auth(format!("TLS handshake failed: {e}")))?;
+        }
+        let shared: Shared = Arc::new(Mutex::new(Box::new(stream)));
+        self.reader = Box::new(Half(shared.clone()));
+        self.writer = Tee {
+            inner: BufWriter::with_capacity(64 << 10, Box::new(Half(shared))),
+            on: self.trace,
+        };
+        self.tls = true;
+        Ok(())
     }
 
     fn start_compress(&mut self) -> Result<(), SyncErr> {

@@ -1,12 +1,12 @@
 //! SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH RETURN options (RFC 4731) and the
 //! CONDSTORE MODSEQ key (RFC 7162 §3.1.5).
 //!
-//! Owns: evaluating search keys over the selected view. Header and body text matching use the
-//! message crate's header splitting and RFC 2047 decoding, case-insensitively as Cyrus's
-//! default comparator; switch to `message::search` once that API lands.
+//! Owns: evaluating search keys over the selected view. Text keys use `message::search`
+//! (Cyrus's search form: decoded, case-folded, diacritics stripped, white space merged).
 //! Must not: change any state.
 
 use imap_proto::{Date, SearchKey, SequenceSet};
+use message::search::{AddressField, SearchText};
 
 use crate::selected::{Msg, Selected};
 use crate::session::{Reply, Session, ok};
@@ -42,58 +42,18 @@ fn has_modseq(k: &SearchKey) -> bool {
     }
 }
 
-fn lower(s: &str) -> String {
-    s.to_lowercase()
-}
-
-fn contains_ci(hay: &str, needle: &str) -> bool {
-    needle.is_empty() || lower(hay).contains(&lower(needle))
-}
-
-fn header_block(raw: &[u8]) -> &[u8] {
-    let p = message::Message::parse(raw);
-    &raw[..p.header_size().min(raw.len())]
-}
-
-fn header_values(raw: &[u8], name: &str) -> Vec<String> {
-    message::header::fields(header_block(raw))
-        .filter(|f| f.name.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
-        .map(|f| message::decode::decode_header(f.value).trim().to_owned())
-        .collect()
-}
-
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-
-/// The calendar date of an RFC 5322 `Date:` value (its own time zone).
-fn sent_date(raw: &[u8]) -> Option<Date> {
-    let v = header_values(raw, "Date").into_iter().next()?;
-    let toks: Vec<&str> = v
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|t| !t.is_empty())
-        .collect();
-    let start = toks
-        .iter()
-        .position(|t| t.chars().all(|c| c.is_ascii_digit()))?;
-    let day: u32 = toks.get(start)?.parse().ok()?;
-    let mon = toks.get(start + 1)?.to_ascii_lowercase();
-    let month = MONTHS.iter().position(|m| mon.starts_with(m))? as u32 + 1;
-    let mut year: i32 = toks.get(start + 2)?.parse().ok()?;
-    if year < 50 {
-        year += 2000;
-    } else if year < 1000 {
-        year += 1900;
-    }
-    (1..=31).contains(&day).then_some(Date { year, month, day })
-}
-
 struct Ctx<'a> {
     sel: &'a Selected,
     seq: u32,
     m: &'a Msg,
     raw: Option<&'a [u8]>,
+    parsed: Option<&'a message::Message>,
+    charset: Option<&'a [u8]>,
     now: i64,
+}
+
+fn needle(c: &Ctx<'_>, s: &str) -> Option<SearchText> {
+    SearchText::with_charset(s.as_bytes(), c.charset)
 }
 
 fn eval(k: &SearchKey, c: &Ctx<'_>) -> bool {
@@ -102,14 +62,21 @@ fn eval(k: &SearchKey, c: &Ctx<'_>) -> bool {
     let f = &r.flags;
     let seen = c.sel.is_seen(c.m);
     let idate = Date::from_timestamp(r.internaldate);
-    let text = |name: &str, needle: &str| -> bool {
-        c.raw.is_some_and(|raw| {
-            header_values(raw, name)
-                .iter()
-                .any(|v| contains_ci(v, needle))
-        })
+    let msg = || c.raw.zip(c.parsed);
+    let addr = |f: AddressField, s: &str| {
+        msg().is_some_and(|(_, p)| needle(c, s).is_some_and(|n| p.address_matches(f, &n)))
     };
-    let sent = || c.raw.and_then(sent_date);
+    // Cyrus 3.6.1 falls back to the INTERNALDATE's day when Date: is absent or unparsable.
+    let sent = || {
+        c.parsed
+            .and_then(|p| p.sent_date())
+            .map(|d| Date {
+                year: d.year,
+                month: u32::from(d.month),
+                day: u32::from(d.day),
+            })
+            .unwrap_or(idate)
+    };
     match k {
         K::All => true,
         K::Answered => f.answered,
@@ -134,22 +101,25 @@ fn eval(k: &SearchKey, c: &Ctx<'_>) -> bool {
         K::Since(d) => idate >= *d,
         K::Older(s) => c.now - r.internaldate >= *s as i64,
         K::Younger(s) => c.now - r.internaldate <= *s as i64,
-        K::SentBefore(d) => sent().is_some_and(|x| x < *d),
-        K::SentOn(d) => sent().is_some_and(|x| x == *d),
-        K::SentSince(d) => sent().is_some_and(|x| x >= *d),
-        K::From(s) => text("From", s),
-        K::To(s) => text("To", s),
-        K::Cc(s) => text("Cc", s),
-        K::Bcc(s) => text("Bcc", s),
-        K::Subject(s) => text("Subject", s),
-        K::Header(h, s) => text(h, s),
-        K::Body(s) => c.raw.is_some_and(|raw| {
-            let hs = header_block(raw).len();
-            contains_ci(&String::from_utf8_lossy(&raw[hs..]), s)
+        K::SentBefore(d) => sent() < *d,
+        K::SentOn(d) => sent() == *d,
+        K::SentSince(d) => sent() >= *d,
+        K::From(s) => addr(AddressField::From, s),
+        K::To(s) => addr(AddressField::To, s),
+        K::Cc(s) => addr(AddressField::Cc, s),
+        K::Bcc(s) => addr(AddressField::Bcc, s),
+        K::Subject(s) => {
+            msg().is_some_and(|(_, p)| needle(c, s).is_some_and(|n| p.subject_matches(&n)))
+        }
+        K::Header(h, s) => msg().is_some_and(|(raw, p)| {
+            needle(c, s).is_some_and(|n| p.header_matches(raw, h.as_bytes(), &n))
         }),
-        K::Text(s) => c
-            .raw
-            .is_some_and(|raw| contains_ci(&String::from_utf8_lossy(raw), s)),
+        K::Body(s) => {
+            msg().is_some_and(|(raw, p)| needle(c, s).is_some_and(|n| p.body_matches(raw, &n)))
+        }
+        K::Text(s) => {
+            msg().is_some_and(|(raw, p)| needle(c, s).is_some_and(|n| p.text_matches(raw, &n)))
+        }
         K::Uid(set) => set.contains(r.uid.0, c.sel.max_uid()),
         K::SequenceSet(set) => set.contains(c.seq, c.sel.exists()),
         K::ModSeq(m) => r.modseq.0 >= *m,
@@ -185,9 +155,7 @@ impl Session {
         ret: Option<Vec<String>>,
     ) -> Reply {
         if let Some(cs) = &charset
-            && !["US-ASCII", "UTF-8"]
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(cs))
+            && SearchText::with_charset(b"", Some(cs.as_bytes())).is_none()
         {
             return Reply::No(
                 Some("BADCHARSET (US-ASCII UTF-8)".into()),
@@ -219,11 +187,14 @@ impl Session {
             };
             let Some(sel) = &self.sel else { break };
             let Some(m) = sel.msgs.get(i) else { break };
+            let parsed = raw.as_deref().map(message::Message::parse);
             let c = Ctx {
                 sel,
                 seq: i as u32 + 1,
                 m,
                 raw: raw.as_deref(),
+                parsed: parsed.as_ref(),
+                charset: charset.as_deref().map(str::as_bytes),
                 now,
             };
             if eval(&key, &c) {
@@ -293,18 +264,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sent_dates() {
-        let raw =
-            b"Date: Mon, 01 Jan 2024 12:00:00 +0000\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n\r\nbody";
+    fn text_keys_use_search_form() {
+        let raw: &[u8] =
+            b"From: Zo\xc3\xab <zoe@example.com>\r\nDate: Mon, 01 Jan 2024 12:00:00 +0000\r\n\
+                  Subject: =?utf-8?q?caf=C3=A9?=\r\n\r\nSome   Body\r\n";
+        let p = message::Message::parse(raw);
+        let n = SearchText::new("CAFE");
+        assert!(p.subject_matches(&n));
+        assert!(p.body_matches(raw, &SearchText::new("some body")));
+        assert!(p.address_matches(AddressField::From, &SearchText::new("zoe@EXAMPLE")));
         assert_eq!(
-            sent_date(raw),
-            Some(Date {
-                year: 2024,
-                month: 1,
-                day: 1
-            })
+            p.sent_date().map(|d| (d.year, d.month, d.day)),
+            Some((2024, 1, 1))
         );
-        assert_eq!(header_values(raw, "subject"), vec!["café".to_string()]);
-        assert!(contains_ci("Hello World", "WORLD"));
     }
 }

@@ -626,3 +626,102 @@ pub fn is_nonexistent(e: &SyncErr) -> bool {
         }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn server_name_forms() {
+        let t = Target::parse("replica.example.com", None).unwrap();
+        assert_eq!(t.server, "replica.example.com:2005");
+        assert!(!t.noauth && !t.implicit_tls);
+        let t = Target::parse("replica", Some("19205")).unwrap();
+        assert_eq!(t.server, "replica:19205");
+        // A port in the name beats sync_port.
+        let t = Target::parse("replica:2006/noauth", Some("19205")).unwrap();
+        assert_eq!((t.server.as_str(), t.noauth), ("replica:2006", true));
+        let t = Target::parse("replica:2006/tls", None).unwrap();
+        assert!(t.implicit_tls);
+        assert_eq!(t.host, "replica");
+        let t = Target::parse("/run/cyrus/socket/csync", None).unwrap();
+        assert!(t.noauth);
+        assert_eq!(t.server, "/run/cyrus/socket/csync");
+        assert!(Target::parse("replica:notaport", None).is_err());
+        assert!(Target::parse("replica:1/frob", None).is_err());
+    }
+
+    #[test]
+    fn banner_auth_compress_and_commands_against_a_fake_server() {
+        use std::io::BufRead;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut w = s.try_clone().unwrap();
+            let mut r = std::io::BufReader::new(s);
+            w.write_all(
+                b"* SASL PLAIN\r\n* SIEVE-MAILBOX\r\n* OK test Cyrus sync server 3.6.1\r\n",
+            )
+            .unwrap();
+            let mut lines = Vec::new();
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            lines.push(line.clone());
+            w.write_all(b"OK Success (no protection)\r\n").unwrap();
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            lines.push(line.clone());
+            w.write_all(
+                b"* MAILBOX %(UNIQUEID abc MBOXNAME user.x LAST_UID 0 HIGHESTMODSEQ 1 \
+                  RECENTUID 0 RECENTTIME 0 POP3_LAST_LOGIN 0 UIDVALIDITY 7 PARTITION default \
+                  ACL \"x\tlrs\t\" OPTIONS P)\r\nOK success\r\n",
+            )
+            .unwrap();
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            lines.push(line.clone());
+            w.write_all(b"NO IMAP_SYNC_CHECKSUM Checksum Failure\r\n")
+                .unwrap();
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            lines.push(line.clone());
+            w.write_all(b"OK Finished\r\n").unwrap();
+            lines
+        });
+        let mut t = Target::parse(&addr.to_string(), None).unwrap();
+        t.authname = Some("repl".into());
+        t.password = Some("secret".into());
+        let mut c = SyncConn::open(&t, false, false).unwrap();
+        assert!(c.caps.sieve_mailbox && !c.caps.compress);
+        let k = csync_proto::cmd::GetCommand::User("x".into()).to_keyed();
+        let r = c.command("GET", &k).unwrap();
+        assert_eq!(r.data.len(), 1);
+        let e = c.command("GET", &k).unwrap_err();
+        assert!(e.is_code(ResultCode::SyncChecksum));
+        assert!(!e.is_connection());
+        c.exit();
+        let lines = server.join().unwrap();
+        assert_eq!(lines[0], "AUTHENTICATE PLAIN AHJlcGwAc2VjcmV0\r\n");
+        assert_eq!(lines[1], "GET USER x\r\n");
+        assert_eq!(lines[3], "EXIT\r\n");
+    }
+
+    #[test]
+    fn require_compress_fails_without_offer() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.write_all(b"* OK test\r\n").unwrap();
+            let mut b = [0u8; 64];
+            let _ = s.read(&mut b);
+        });
+        let mut t = Target::parse(&format!("{addr}/noauth"), None).unwrap();
+        t.timeout = Duration::from_secs(5);
+        let e = SyncConn::open(&t, false, true).unwrap_err();
+        assert!(matches!(e, SyncErr::CompressRequired(_)));
+        drop(server);
+    }
+}

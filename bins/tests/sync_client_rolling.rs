@@ -240,3 +240,35 @@ fn two_channels_two_replicas() {
     assert_eq!(c1.wait_exit(Duration::from_secs(10)), Some(0));
     assert_eq!(c2.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+#[test]
+fn interval_is_a_minimum_gap_but_quiet_systems_start_at_once() {
+    if skip_without_cyrus("interval_is_a_minimum_gap_but_quiet_systems_start_at_once") {
+        return;
+    }
+    let r = replica();
+    let m = Master::new(&cyrus_target(&r), "");
+    base(&m);
+    let mut c = Running(m.command(&["-R", "-d", "3"]).spawn().unwrap());
+    wait_match(&m, &r, 20);
+    // Quiet for longer than the interval: the next change goes at once.
+    std::thread::sleep(Duration::from_secs(4));
+    let t0 = Instant::now();
+    m.append("user.alice", &msg(50, 0), &[], None);
+    wait_match(&m, &r, 10);
+    let quick = t0.elapsed();
+    assert!(
+        quick < Duration::from_millis(1500),
+        "quiet start took {quick:?}"
+    );
+    // Right after a run: the next one waits for the 3 s gap.
+    let t1 = Instant::now();
+    m.append("user.alice", &msg(51, 0), &[], None);
+    wait_match(&m, &r, 10);
+    let gap = t1.elapsed();
+    assert!(
+        gap > Duration::from_millis(2000),
+        "gap not respected: {gap:?}"
+    );
+    c.0.kill().unwrap();
+}

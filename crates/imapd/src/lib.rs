@@ -13,6 +13,7 @@
 //! literals (`%{partition guid size}`) are not IMAP literals.
 
 mod acl;
+mod append_check;
 mod fetch;
 mod list;
 mod search;
@@ -50,6 +51,9 @@ pub struct Server {
     pub owner_rights: String,
     /// Pause after a failed login.
     pub failed_login_pause: Duration,
+    /// `reject8bit` / `munge8bit`: 8-bit bytes in an APPENDed header.
+    pub reject8bit: bool,
+    pub munge8bit: bool,
     /// Replication over IMAP for admins; `None` disables `X-REPLICATION`.
     pub replication: Option<Arc<replication::server::ServerOptions>>,
     /// `delete_mode: delayed` (Cyrus's default): DELETE renames into `DELETED.…`.
@@ -126,6 +130,8 @@ impl Server {
                 .unwrap_or("lkxan")
                 .to_owned(),
             failed_login_pause: conf.duration(Opt::Failedloginpause),
+            reject8bit: conf.switch(Opt::Reject8bit),
+            munge8bit: conf.switch(Opt::Munge8bit),
             replication: Some(replication),
             delete_delayed: conf.string(Opt::DeleteMode) != Some("immediate"),
         })
@@ -152,6 +158,8 @@ impl Server {
             id_response: true,
             owner_rights: "lkxan".into(),
             failed_login_pause: Duration::ZERO,
+            reject8bit: false,
+            munge8bit: true,
             replication: None,
             delete_delayed: false,
         }

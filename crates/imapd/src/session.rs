@@ -593,7 +593,7 @@ impl Session {
         self.user.as_ref().map(|u| u.userid.as_str()).unwrap_or("")
     }
 
-    fn is_admin(&self) -> bool {
+    pub(crate) fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.admin)
     }
 
@@ -1217,7 +1217,26 @@ impl Session {
         )
     }
 
-    pub(crate) async fn save_seen(&self, uniqueid: &str, set: &BTreeSet<u32>, last_uid: u32) {
+    /// The reader's \Recent mark on a mailbox they do not own (LASTUID of their seen entry).
+    pub(crate) async fn seen_lastuid(&self, entry: &MailboxEntry) -> u32 {
+        let userid = self.userid().to_owned();
+        let uniqueid = entry.uniqueid.as_str().to_owned();
+        self.st(move |s| s.seen(&userid, &uniqueid))
+            .await
+            .ok()
+            .flatten()
+            .map_or(0, |s| s.lastuid.0)
+    }
+
+    /// Writes a non-owner's seen entry for mailbox `name` (`SEEN <user> <uniqueid>`) and, as
+    /// Cyrus's index_writeseen dirties the mailbox index, logs `MAILBOX <name>` too.
+    pub(crate) async fn save_seen(
+        &self,
+        name: &MboxName,
+        uniqueid: &str,
+        set: &BTreeSet<u32>,
+        last_uid: u32,
+    ) {
         let userid = self.userid().to_owned();
         let uniqueid = uniqueid.to_owned();
         let values: Vec<u32> = set.iter().copied().collect();
@@ -1231,8 +1250,12 @@ impl Session {
             lastchange: now,
             seenuids,
         };
+        let rec = mailstore::sync_log::Record::Mailbox(name.to_string());
         if let Err(e) = self
-            .st(move |s| s.set_seen(&userid, &uniqueid, &state))
+            .st(move |s| {
+                s.set_seen(&userid, &uniqueid, &state)?;
+                s.log_records(&[rec])
+            })
             .await
         {
             tracing::error!("saving seen state: {e}");
@@ -1282,11 +1305,14 @@ impl Session {
             Ok(x) => x,
             Err(r) => return r,
         };
+        let mut message = message;
         if message.is_empty() {
             return no("Message contains no data");
         }
-        if message.contains(&0) {
-            return no("Message contains NUL characters");
+        if let Err(text) =
+            crate::append_check::check(&mut message, self.srv.reject8bit, self.srv.munge8bit)
+        {
+            return no(text);
         }
         if let Err(r) = self.check_quota(&name, message.len() as u64, 1).await {
             return r;
@@ -1347,7 +1373,10 @@ impl Session {
         if !owner && want_seen {
             let mut set = self.seen_set_for(&name, &entry).await.unwrap_or_default();
             set.insert(appended.uid.0);
-            self.save_seen(entry.uniqueid.as_str(), &set, appended.uid.0)
+            // Cyrus (append_commit) adds the UID to the seen list but leaves LASTUID, the
+            // reader's \Recent mark, alone.
+            let last = self.seen_lastuid(&entry).await;
+            self.save_seen(&name, entry.uniqueid.as_str(), &set, last)
                 .await;
         }
         if self.sel.as_ref().is_some_and(|s| s.name == name) {
@@ -1401,13 +1430,7 @@ impl Session {
         let recent_floor = if owner {
             header.recentuid.0
         } else {
-            let userid = self.userid().to_owned();
-            let uniqueid = entry.uniqueid.as_str().to_owned();
-            self.st(move |s| s.seen(&userid, &uniqueid))
-                .await
-                .ok()
-                .flatten()
-                .map_or(0, |s| s.lastuid.0)
+            self.seen_lastuid(&entry).await
         };
         let mut sel = Selected {
             name: name.clone(),
@@ -1445,11 +1468,8 @@ impl Session {
             // Cyrus writes the reader's seen entry with the new LASTUID (`SEEN <user>
             // <uniqueid>`) and dirties the mailbox index (`MAILBOX <name>`, no modseq).
             if let Some(set) = &sel.seen {
-                self.save_seen(&sel.uniqueid, set, header.last_uid.0).await;
-            }
-            let rec = mailstore::sync_log::Record::Mailbox(name.to_string());
-            if let Err(e) = self.st(move |s| s.log_records(&[rec])).await {
-                tracing::error!("sync log: {e}");
+                self.save_seen(&name, &sel.uniqueid, set, header.last_uid.0)
+                    .await;
             }
         }
         let mut o = String::new();
@@ -1787,7 +1807,7 @@ impl Session {
                 }
             }
             let snapshot = set_seen.clone();
-            self.save_seen(&uniqueid, &snapshot, last_uid).await;
+            self.save_seen(&name, &uniqueid, &snapshot, last_uid).await;
         }
         // Pick up the new modseqs and anything else that changed.
         let before: Vec<(u32, String)> = self

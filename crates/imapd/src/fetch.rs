@@ -393,6 +393,7 @@ impl Session {
         let Some(sel) = &self.sel else { return };
         if sel.seen.is_some() {
             let uniqueid = sel.uniqueid.clone();
+            let name = sel.name.clone();
             let last_uid = sel.last_uid;
             let snapshot = {
                 let Some(sel) = self.sel.as_mut() else { return };
@@ -400,8 +401,7 @@ impl Session {
                 set.extend(uids.iter().copied());
                 set.clone()
             };
-            let _ = (&uniqueid, last_uid);
-            self.save_seen(&uniqueid, &snapshot, last_uid).await;
+            self.save_seen(&name, &uniqueid, &snapshot, last_uid).await;
             return;
         }
         let name = sel.name.clone();

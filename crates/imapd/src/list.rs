@@ -117,7 +117,8 @@ impl Session {
         let subs: BTreeSet<String> = subs.into_iter().collect();
         let mut visible: BTreeMap<String, Item> = BTreeMap::new();
         for e in entries {
-            if e.mbtype.deleted || e.name.is_deleted_copy(&cfg) {
+            // Admins see delayed-delete copies (`DELETED/…`) as in Cyrus, and may remove them.
+            if e.mbtype.deleted || (e.name.is_deleted_copy(&cfg) && !self.is_admin()) {
                 continue;
             }
             if !self.rights(&e).has('l') {

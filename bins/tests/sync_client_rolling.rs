@@ -272,3 +272,36 @@ fn interval_is_a_minimum_gap_but_quiet_systems_start_at_once() {
     );
     c.0.kill().unwrap();
 }
+
+#[test]
+fn locked_user_is_deferred_on_a_named_channel_with_capital_n() {
+    if skip_without_cyrus("locked_user_is_deferred_on_a_named_channel_with_capital_n") {
+        return;
+    }
+    let r = replica();
+    let target = cyrus_target(&r);
+    let m = Master::new(
+        "127.0.0.1:1",
+        &format!("sync_log_channels: chan\nchan_sync_host: {target}\n"),
+    );
+    base(&m);
+    // Another sync_client holds alice's sync lock for this replica.
+    let dir = m
+        .config_dir()
+        .join("sync/lock")
+        .join(format!("u_{}", target.replace(':', "%3a")));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = std::fs::File::create(dir.join("u_alice")).unwrap();
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive).unwrap();
+
+    let out = m.sync_client(&["-R", "-1", "-N", "-n", "chan"]);
+    assert_eq!(out.status.code(), Some(0));
+    let log = std::fs::read_to_string(m.log_path(Some("chan"))).unwrap();
+    assert!(log.contains("MAILBOX user.alice\n"), "{log}");
+    assert!(!dump(&r).mailboxes.contains_key("user/alice"));
+
+    drop(f);
+    let out = m.sync_client(&["-R", "-1", "-n", "chan"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_replica_matches(&m.store, &dump(&r));
+}

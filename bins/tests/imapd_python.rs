@@ -425,4 +425,23 @@ print('ALL OK')
     );
     let out = srv.python(&script);
     assert!(out.contains("ALL OK"), "{out}");
+    // imaps: `imapd -s` speaks TLS from the first byte.
+    let tls_conf = format!(
+        "tls_server_cert: {}\ntls_server_key: {}\n",
+        cert.display(),
+        key.display()
+    );
+    let srv = common::Server::start_with_args(&tls_conf, &["-s"]);
+    let out = srv.python(
+        r#"
+import imaplib, os, ssl
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+M = imaplib.IMAP4_SSL('127.0.0.1', int(os.environ['PORT']), ssl_context=ctx)
+assert b'STARTTLS' not in M.welcome, M.welcome
+assert M.login('alice', 'pw')[0] == 'OK'
+M.logout()
+print('ALL OK')
+"#,
+    );
+    assert!(out.contains("ALL OK"), "{out}");
 }

@@ -21,6 +21,11 @@ fn main() -> anyhow::Result<()> {
     let server = imapd::Server::from_conf(&conf, store)
         .map_err(anyhow::Error::msg)
         .context("configuring imapd")?;
+    let mut server = server;
+    server.tls_on_connect = args.tls_on_connect;
+    if server.tls_on_connect && server.tls.is_none() {
+        anyhow::bail!("imapd -s needs tls_server_cert and tls_server_key");
+    }
     let server = Arc::new(server);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -27,6 +27,11 @@ fn free_port() -> u16 {
 impl Server {
     /// Start imapd with users admin/secret, alice/pw, bob/pw and extra imapd.conf lines.
     pub(crate) fn start(extra_conf: &str) -> Server {
+        Server::start_with_args(extra_conf, &[])
+    }
+
+    /// As [`Server::start`], with extra imapd flags (`-s`).
+    pub(crate) fn start_with_args(extra_conf: &str, args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("config")).unwrap();
@@ -69,6 +74,7 @@ impl Server {
                 "--listen",
                 &format!("127.0.0.1:{port}"),
             ])
+            .args(args)
             .stderr(Stdio::null())
             .spawn()
             .unwrap();

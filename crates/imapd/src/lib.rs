@@ -51,6 +51,8 @@ pub struct Server {
     pub owner_rights: String,
     /// Pause after a failed login.
     pub failed_login_pause: Duration,
+    /// `imapd -s` (imaps): TLS from the first byte.
+    pub tls_on_connect: bool,
     /// `reject8bit` / `munge8bit`: 8-bit bytes in an APPENDed header.
     pub reject8bit: bool,
     pub munge8bit: bool,
@@ -130,6 +132,7 @@ impl Server {
                 .unwrap_or("lkxan")
                 .to_owned(),
             failed_login_pause: conf.duration(Opt::Failedloginpause),
+            tls_on_connect: false,
             reject8bit: conf.switch(Opt::Reject8bit),
             munge8bit: conf.switch(Opt::Munge8bit),
             replication: Some(replication),
@@ -158,6 +161,7 @@ impl Server {
             id_response: true,
             owner_rights: "lkxan".into(),
             failed_login_pause: Duration::ZERO,
+            tls_on_connect: false,
             reject8bit: false,
             munge8bit: true,
             replication: None,

@@ -280,6 +280,14 @@ impl Session {
     // ---- main loop ------------------------------------------------------------------------
 
     async fn run(&mut self) -> io::Result<()> {
+        if self.srv.tls_on_connect {
+            let Some(acceptor) = self.srv.tls.clone() else {
+                return Err(io::Error::other(
+                    "imaps without tls_server_cert/tls_server_key",
+                ));
+            };
+            self.conn.start_tls(&acceptor).await?;
+        }
         let caps = self.capability_list(true);
         let greeting = format!(
             "* OK [CAPABILITY {caps}] {} Cyrus IMAP {} server ready\r\n",

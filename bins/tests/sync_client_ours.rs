@@ -313,3 +313,33 @@ fn starttls_when_plain_needs_tls() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("STARTTLS"));
     assert_eq!(full_view(&m2.store), full_view(&r.store()));
 }
+
+#[test]
+fn rolling_unuser_unmailbox_and_periodic_restart() {
+    let r = OurReplica::start();
+    let m = Master::new(&r.addr.to_string(), "");
+    populate(&m);
+    // -t 1: reconnect every second; replication keeps working across reconnects.
+    let mut c = m.command(&["-R", "-t", "1"]).spawn().unwrap();
+    let synced = || full_view(&m.store) == full_view(&r.store());
+    assert!(wait_until(Duration::from_secs(20), synced));
+    std::thread::sleep(Duration::from_millis(2500));
+    m.append("user.bob", &msg(60, 0), &[], None);
+    assert!(wait_until(Duration::from_secs(10), synced));
+
+    // An immediate delete (tombstone + UNMAILBOX record), then a whole user.
+    m.store.delete_mailbox(&mb("user.alice.Work")).unwrap();
+    assert!(wait_until(Duration::from_secs(10), || {
+        r.store()
+            .mailbox_entry(&mb("user.alice.Work"))
+            .unwrap()
+            .is_none_or(|e| e.mbtype.deleted)
+    }));
+    m.store.delete_user("alice").unwrap();
+    assert!(wait_until(Duration::from_secs(10), || {
+        r.store().user_mailboxes("alice").unwrap().is_empty()
+    }));
+    assert!(r.store().user_mailboxes("bob").unwrap().len() == 1);
+    let _ = c.kill();
+    let _ = c.wait();
+}

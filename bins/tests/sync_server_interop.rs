@@ -729,3 +729,83 @@ fn fifty_megabyte_message_from_cyrus_keeps_memory_bounded() {
     assert!(peak < 40 * 1024, "sync_server peak RSS {peak} KiB");
     master.stop();
 }
+
+/// utime + stime of a process, in milliseconds (assumes 100 clock ticks per second).
+fn cpu_ms(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) * 10
+}
+
+/// Timing, not correctness (run with `--ignored --nocapture`): `sync_client -A` of a corpus
+/// from a Cyrus master into our sync_server and into a Cyrus replica, then a second `-A` with
+/// nothing to do. Users/messages from `CORPUS_USERS`/`CORPUS_MESSAGES` (default 5 × 200).
+#[test]
+#[ignore]
+fn full_sync_timing_against_cyrus_replica() {
+    if !Path::new(SYNC_CLIENT).exists() {
+        eprintln!(
+            "\n*** SKIPPED full_sync_timing_against_cyrus_replica: {SYNC_CLIENT} is absent ***\n"
+        );
+        return;
+    }
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let spec = testkit::CorpusSpec::new(env("CORPUS_USERS", 5), env("CORPUS_MESSAGES", 200));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ours = OurReplica::start();
+    let cyrus_replica = CyrusInstance::builder()
+        .admin("admin", ADMIN_PW)
+        .replica()
+        .pop3(false)
+        .start()
+        .unwrap();
+    let mut results = Vec::new();
+    for (label, target) in [
+        ("ours", ours.addr),
+        ("cyrus", cyrus_replica.sync_addr().unwrap()),
+    ] {
+        let mut b = CyrusInstance::builder()
+            .admin("admin", ADMIN_PW)
+            .master(SyncTarget {
+                addr: target,
+                authname: "admin".into(),
+                password: ADMIN_PW.into(),
+            })
+            .pop3(false);
+        for u in spec.user_names() {
+            b = b.user(&u, "pw");
+        }
+        let mut master = b.start().unwrap();
+        let n = rt
+            .block_on(spec.load_imap(master.imap_addr(), "admin", ADMIN_PW))
+            .unwrap();
+        let t = Instant::now();
+        sync_client(&master, &["-A"]);
+        let full = t.elapsed();
+        let t = Instant::now();
+        sync_client(&master, &["-A"]);
+        let noop = t.elapsed();
+        let cpu = if label == "ours" {
+            format!(", sync_server CPU {} ms", cpu_ms(ours.child.id()))
+        } else {
+            String::new()
+        };
+        results.push(format!(
+            "{label}: {n} messages, -A {full:?}, second -A {noop:?}{cpu}"
+        ));
+        master.stop();
+    }
+    eprintln!("{}", results.join("\n"));
+}

@@ -260,3 +260,108 @@ async fn rename_inbox_moves_messages() {
         ["t NO Mailbox already exists\r\n"]
     );
 }
+
+/// Random, mostly well-formed commands with random arguments in every state: each gets a
+/// tagged answer and the session survives (no panic, no hang).
+#[tokio::test]
+async fn random_commands_never_break_the_session() {
+    use rand::{Rng, SeedableRng};
+    let (_d, mut admin, srv) = setup().await;
+    admin.cmd("LOGIN admin secret").await;
+    admin.cmd("CREATE user/alice").await;
+    admin.cmd("CREATE user/alice/Sub").await;
+    let mut c = login(&srv, "alice", "pw").await;
+    c.cmd("APPEND INBOX {14+}\r\nSubject: x\r\n\r\n").await;
+    let verbs = [
+        "NOOP",
+        "CAPABILITY",
+        "SELECT",
+        "EXAMINE",
+        "FETCH",
+        "UID FETCH",
+        "STORE",
+        "UID STORE",
+        "SEARCH",
+        "UID SEARCH",
+        "COPY",
+        "MOVE",
+        "UID EXPUNGE",
+        "EXPUNGE",
+        "STATUS",
+        "LIST",
+        "LSUB",
+        "CREATE",
+        "DELETE",
+        "RENAME",
+        "SUBSCRIBE",
+        "GETACL",
+        "SETACL",
+        "MYRIGHTS",
+        "LISTRIGHTS",
+        "GETQUOTA",
+        "GETQUOTAROOT",
+        "SETQUOTA",
+        "GETMETADATA",
+        "SETMETADATA",
+        "ENABLE",
+        "ID",
+        "NAMESPACE",
+        "UNSELECT",
+        "CLOSE",
+        "CHECK",
+        "APPEND",
+        "XLIST",
+    ];
+    let args = [
+        "1",
+        "1:*",
+        "*",
+        "0",
+        "2,3:4",
+        "INBOX",
+        "Sub",
+        "\"Other Users/bob\"",
+        "()",
+        "(FLAGS)",
+        "(BODY[1.MIME] ENVELOPE)",
+        "BODY.PEEK[HEADER.FIELDS (A)]<0.1>",
+        "+FLAGS",
+        "(\\Seen)",
+        "ALL",
+        "OR",
+        "NOT",
+        "(",
+        ")",
+        "\"\"",
+        "%",
+        "\"*\"",
+        "NIL",
+        "(STORAGE 1)",
+        "lrs",
+        "/private/x",
+        "(/shared/x \"v\")",
+        "CONDSTORE",
+        "(MESSAGES UNSEEN)",
+        "{3+}\r\nabc",
+        "(CHANGEDSINCE 1)",
+        "UID",
+        "\\Deleted",
+        "\u{e9}",
+        "x\ty",
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    for _ in 0..400 {
+        let mut cmd = verbs[rng.gen_range(0..verbs.len())].to_owned();
+        for _ in 0..rng.gen_range(0..5) {
+            cmd.push(' ');
+            cmd.push_str(args[rng.gen_range(0..args.len())]);
+        }
+        let r = c.cmd(&cmd).await;
+        let last = r.last().unwrap();
+        assert!(
+            last.starts_with("t OK") || last.starts_with("t NO") || last.starts_with("t BAD"),
+            "{cmd:?} -> {r:?}"
+        );
+    }
+    assert_eq!(c.cmd("NOOP").await.last().unwrap(), "t OK Completed\r\n");
+}

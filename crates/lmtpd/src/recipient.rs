@@ -12,6 +12,7 @@
 //! Must not: do I/O; the session checks existence and quota with the mailstore.
 
 use types::MboxName;
+use types::namespace::{Namespace, Viewer};
 
 /// How addresses map to mailboxes (from imapd.conf).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -130,10 +130,23 @@ pub fn resolve(address: &str, rules: &AddressRules) -> Option<Target> {
         None => user.clone(),
     };
     let inbox = MboxName::user_inbox(&userid).ok()?;
+    // The detail names a folder below the INBOX in the user's own view (types::namespace);
+    // a detail that is not a valid name simply means the INBOX.
     let folder = match detail.filter(|d| !d.is_empty()) {
-        // A detail that is not a valid name simply means the INBOX.
         Some(d) => {
-            folder_levels(inbox.as_str(), d, rules.unix_sep).and_then(|n| MboxName::new(n).ok())
+            let ns = Namespace {
+                alt: false,
+                unix_sep: rules.unix_sep,
+                ..Namespace::default()
+            };
+            let external = format!("INBOX{}{d}", ns.sep());
+            let viewer = Viewer {
+                userid: Some(&userid),
+                admin: false,
+            };
+            ns.to_internal(&external, viewer)
+                .ok()
+                .filter(|n| n.is_within(&inbox) && *n != inbox)
         }
         None => None,
     };

@@ -229,6 +229,13 @@ pub fn deliver(
     policy: Policy,
 ) -> Vec<Outcome> {
     let mut out: Vec<Outcome> = Vec::with_capacity(recipients.len());
+    // Across transactions, a Message-ID already delivered into a mailbox is answered 250 and
+    // not appended again (Cyrus `duplicate_check`/`duplicate_mark`).
+    let message_id = if policy.dupelim {
+        message_id_of(body.path())
+    } else {
+        None
+    };
     // (recipient index, mailbox entry) of real appends, grouped by partition.
     let mut groups: BTreeMap<String, Vec<(usize, MailboxEntry)>> = BTreeMap::new();
     let mut seen: Vec<(MboxName, usize)> = Vec::new();
@@ -238,6 +245,15 @@ pub fn deliver(
         match choose(store, a, body.size(), authuser, policy) {
             Ok(e) => {
                 out.push(Outcome::Delivered);
+                if let Some(id) = &message_id
+                    && store.duplicate_check(&e, id).unwrap_or(false)
+                {
+                    tracing::info!(
+                        "dupelim: eliminated duplicate message to {} id {id} (delivery)",
+                        e.name
+                    );
+                    continue;
+                }
                 if policy.dupelim
                     && let Some((_, first)) = seen.iter().find(|(n, _)| *n == e.name)
                 {
@@ -281,9 +297,16 @@ pub fn deliver(
             .map(|(_, e)| (e.name.clone(), opts.clone()))
             .collect();
         let results = store.append_to_many(&list, staged);
-        for ((i, _), r) in targets.iter().zip(results) {
-            if let Err(e) = r {
-                out[*i] = internal(&e);
+        for ((i, entry), r) in targets.iter().zip(results) {
+            match r {
+                Err(e) => out[*i] = internal(&e),
+                Ok(a) => {
+                    if let Some(id) = &message_id
+                        && let Err(e) = store.duplicate_mark(entry, id, a.uid)
+                    {
+                        tracing::error!("dupelim: cannot mark {id} in {}: {e}", entry.name);
+                    }
+                }
             }
         }
     }
@@ -291,4 +314,40 @@ pub fn deliver(
         out[dup] = out[first].clone();
     }
     out
+}
+
+/// The first `Message-ID` header field of a stored message (unfolded, trimmed), read from the
+/// header only (at most 64 KiB). `None` if absent, empty or unreadable.
+fn message_id_of(path: &std::path::Path) -> Option<String> {
+    use std::io::{BufRead as _, Read as _};
+    let f = std::fs::File::open(path).ok()?;
+    let mut r = std::io::BufReader::new(f.take(64 * 1024));
+    let mut line = Vec::new();
+    let mut value: Option<String> = None;
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line).ok()? == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\r', '\n']);
+        if text.is_empty() {
+            break;
+        }
+        if text.starts_with([' ', '\t']) {
+            if let Some(v) = value.as_mut() {
+                v.push_str(text);
+            }
+            continue;
+        }
+        if value.is_some() {
+            break;
+        }
+        if let Some((name, rest)) = text.split_once(':')
+            && name.eq_ignore_ascii_case("message-id")
+        {
+            value = Some(rest.to_owned());
+        }
+    }
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

@@ -14,6 +14,7 @@
 mod blob;
 pub mod crc;
 mod db;
+mod duplicate;
 mod error;
 mod index;
 mod mailbox;

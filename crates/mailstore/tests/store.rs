@@ -760,3 +760,29 @@ fn sync_log_records_as_cyrus() {
     assert!(s.subscriptions("fred").unwrap().is_empty());
     assert!(s.quota(&n("user.fred")).unwrap().is_none());
 }
+
+/// Duplicate delivery marks are per (Message-ID, mailbox) and survive a reopen.
+#[test]
+fn duplicate_marks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), true);
+    let a = s
+        .create_mailbox(&n("user.fred"), Default::default())
+        .unwrap();
+    let b = s
+        .create_mailbox(&n("user.fred.B"), Default::default())
+        .unwrap();
+    take_log(tmp.path());
+    assert!(!s.duplicate_check(&a, "<x@y>").unwrap());
+    s.duplicate_mark(&a, "<x@y>", Uid(1)).unwrap();
+    assert!(s.duplicate_check(&a, "<x@y>").unwrap());
+    assert!(!s.duplicate_check(&b, "<x@y>").unwrap());
+    assert!(!s.duplicate_check(&a, "<other@y>").unwrap());
+    // Not replicated, so nothing is logged.
+    assert_eq!(take_log(tmp.path()), "");
+    drop(s);
+    let s = open(tmp.path(), true);
+    assert!(s.duplicate_check(&a, "<x@y>").unwrap());
+    assert_eq!(s.duplicate_prune("fred", i64::MAX).unwrap(), 1);
+    assert!(!s.duplicate_check(&a, "<x@y>").unwrap());
+}

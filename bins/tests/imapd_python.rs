@@ -232,7 +232,7 @@ assert typ == 'OK', d
 typ, d = M._simple_command('GETMETADATA', 'INBOX', '(/private/comment /shared/comment)')
 assert typ == 'OK', d
 md = M.untagged_responses.pop('METADATA')[0]
-assert md == b'INBOX (/private/comment "my inbox" /shared/comment "shared")', md
+assert md == b'INBOX ("/private/comment" "my inbox" "/shared/comment" "shared")', md
 # SPECIAL-USE on create
 typ, d = M._simple_command('CREATE', 'Sent', '(USE (\\Sent))')
 assert typ == 'OK', d

@@ -102,8 +102,8 @@ impl Session {
         let want_subscribed_only = options.selection.iter().any(|s| s == "SUBSCRIBED");
         let ret_subscribed = want_subscribed_only || options.ret.iter().any(|s| s == "SUBSCRIBED");
         let special_only = options.selection.iter().any(|s| s == "SPECIAL-USE");
-        let ret_special =
-            special_only || options.ret.iter().any(|s| s == "SPECIAL-USE") || !options.extended;
+        // `specialusealways: yes` (Cyrus's default): special-use attributes are always shown.
+        let ret_special = true;
         let recursive = options.selection.iter().any(|s| s == "RECURSIVEMATCH");
         let userid = self.userid().to_owned();
         let (entries, subs) = match self
@@ -223,6 +223,9 @@ impl Session {
                 if !item.selectable {
                     attrs.push("\\Noselect".into());
                 }
+                if ret_subscribed && sub_ext.contains_key(n) {
+                    attrs.push("\\Subscribed".into());
+                }
                 attrs.push(
                     if has_children(n) {
                         "\\HasChildren"
@@ -231,9 +234,6 @@ impl Session {
                     }
                     .into(),
                 );
-                if ret_subscribed && sub_ext.contains_key(n) {
-                    attrs.push("\\Subscribed".into());
-                }
                 let _ = item.exists;
                 lines.push((n.clone(), attrs, Some(item.name.clone())));
             }

@@ -230,23 +230,23 @@ impl Session {
                 if uid {
                     line.push_str(" UID");
                 }
-                if !ids.is_empty() {
-                    for o in &opts {
-                        match o.as_str() {
-                            "MIN" => line.push_str(&format!(" MIN {}", ids[0])),
-                            "MAX" => line.push_str(&format!(" MAX {}", ids[ids.len() - 1])),
-                            "ALL" => {
-                                if let Some(s) = SequenceSet::from_values(&ids) {
-                                    line.push_str(&format!(" ALL {s}"));
-                                }
-                            }
-                            "COUNT" => {}
-                            _ => {}
-                        }
-                    }
-                }
-                if opts.iter().any(|o| o == "COUNT") {
+                // Cyrus's order: COUNT, MIN, MAX, ALL (then MODSEQ).
+                let want = |o: &str| opts.iter().any(|x| x == o);
+                if want("COUNT") {
                     line.push_str(&format!(" COUNT {}", ids.len()));
+                }
+                if !ids.is_empty() {
+                    if want("MIN") {
+                        line.push_str(&format!(" MIN {}", ids[0]));
+                    }
+                    if want("MAX") {
+                        line.push_str(&format!(" MAX {}", ids[ids.len() - 1]));
+                    }
+                    if want("ALL")
+                        && let Some(s) = SequenceSet::from_values(&ids)
+                    {
+                        line.push_str(&format!(" ALL {s}"));
+                    }
                 }
                 if modseq && !ids.is_empty() {
                     line.push_str(&format!(" MODSEQ {maxmod}"));

@@ -941,7 +941,7 @@ impl Session {
         }
         for u in &special_use {
             if !SPECIAL_USES.iter().any(|s| s.eq_ignore_ascii_case(u)) {
-                return no_code("USEATTR", "Invalid special-use attribute");
+                return no_code("USEATTR", "Invalid annotation entry");
             }
         }
         let n2 = name.clone();
@@ -1064,7 +1064,14 @@ impl Session {
                         .filter(|e| !e.mbtype.deleted)
                         .map(|e| e.name),
                 );
-                s.rename_mailbox_tree(&o2, &n2, None)?;
+                let cfg = s.config().names.clone();
+                match (o2.userid(&cfg), n2.userid(&cfg)) {
+                    // A user rename moves the user's data too and logs UNUSER/USER.
+                    (Some(a), Some(b)) if o2.is_user_inbox() && n2.is_user_inbox() => {
+                        s.rename_user(&a, &b)?
+                    }
+                    _ => s.rename_mailbox_tree(&o2, &n2, None)?,
+                }
                 Ok(names)
             })
             .await;
@@ -1858,6 +1865,9 @@ impl Session {
             return;
         };
         let condstore = self.condstore;
+        let qresync = self.qresync;
+        // With CONDSTORE on, Cyrus reports stored messages even for .SILENT (with MODSEQ).
+        let silent = silent && !condstore;
         let Some(sel) = self.sel.as_mut() else { return };
         let ch = sel.apply(records, header.highestmodseq.0, false);
         let mut report: BTreeSet<usize> = ch.changed.into_iter().collect();
@@ -1881,7 +1891,7 @@ impl Session {
             let m = &sel.msgs[i];
             let mut items = Vec::new();
             items.push(format!("FLAGS {}", sel.flags_of(m)));
-            if uid_cmd {
+            if uid_cmd || qresync {
                 items.push(format!("UID {}", m.uid()));
             }
             if condstore {
@@ -2262,7 +2272,9 @@ impl Session {
             Some(d) if d == "infinity" => usize::MAX,
             Some(_) => return Reply::Bad("Invalid depth".into()),
         };
-        let mut found: Vec<(String, Vec<u8>)> = Vec::new();
+        // Entries in request order; a requested entry with no value is reported as NIL,
+        // names always quoted (Cyrus 3.6).
+        let mut found: Vec<(String, Option<Vec<u8>>)> = Vec::new();
         let mut longer = 0usize;
         for e in entries {
             let Some((key, who)) = self.annot_key(e) else {
@@ -2273,6 +2285,7 @@ impl Session {
             } else {
                 "/private"
             };
+            let before = found.len();
             for a in &annots {
                 if a.userid != who {
                     continue;
@@ -2293,26 +2306,25 @@ impl Session {
                     }
                     let full = format!("{prefix}{}", a.entry);
                     if !found.iter().any(|(k, _)| *k == full) {
-                        found.push((full, a.value.clone()));
+                        found.push((full, Some(a.value.clone())));
                     }
                 }
             }
+            if found.len() == before && !found.iter().any(|(k, _)| k == e) {
+                found.push((e.clone(), None));
+            }
         }
-        if !found.is_empty() || entries.len() == 1 {
+        if !found.is_empty() {
             let mut v = b"* METADATA ".to_vec();
             astring(&mut v, external.as_bytes());
             v.extend_from_slice(b" (");
-            if found.is_empty() {
-                astring(&mut v, entries[0].as_bytes());
-                v.extend_from_slice(b" NIL");
-            }
             for (i, (k, val)) in found.iter().enumerate() {
                 if i > 0 {
                     v.push(b' ');
                 }
-                astring(&mut v, k.as_bytes());
+                imap_proto::response::string(&mut v, k.as_bytes());
                 v.push(b' ');
-                imap_proto::response::string(&mut v, val);
+                imap_proto::response::nstring(&mut v, val.as_deref());
             }
             v.extend_from_slice(b")\r\n");
             self.out.extend(v);
@@ -2363,7 +2375,7 @@ impl Session {
                     if key.eq_ignore_ascii_case("/specialuse") {
                         for u in String::from_utf8_lossy(&value).split_whitespace() {
                             if !SPECIAL_USES.iter().any(|s| s.eq_ignore_ascii_case(u)) {
-                                return no_code("USEATTR", "Invalid special-use attribute");
+                                return no_code("USEATTR", "Invalid annotation entry");
                             }
                         }
                     }

@@ -1522,10 +1522,10 @@ impl Session {
             for (i, m) in sel.msgs.iter().enumerate() {
                 if m.rec.modseq.0 > q.modseq {
                     lines.push_str(&format!(
-                        "* {} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
+                        "* {} FETCH (FLAGS {} UID {} MODSEQ ({}))\r\n",
                         i + 1,
-                        m.uid(),
                         sel.flags_of(m),
+                        m.uid(),
                         m.rec.modseq.0
                     ));
                 }
@@ -1656,12 +1656,12 @@ impl Session {
                     String::new()
                 };
                 let uid = if qresync {
-                    format!("UID {} ", m.uid())
+                    format!(" UID {}", m.uid())
                 } else {
                     String::new()
                 };
                 o.push_str(&format!(
-                    "* {} FETCH ({uid}FLAGS {}{modseq})\r\n",
+                    "* {} FETCH (FLAGS {}{uid}{modseq})\r\n",
                     i + 1,
                     sel.flags_of(m)
                 ));

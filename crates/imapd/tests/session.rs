@@ -365,3 +365,64 @@ async fn random_commands_never_break_the_session() {
     }
     assert_eq!(c.cmd("NOOP").await.last().unwrap(), "t OK Completed\r\n");
 }
+
+#[tokio::test]
+async fn condstore_and_qresync() {
+    let (_d, mut admin, srv) = setup().await;
+    admin.cmd("LOGIN admin secret").await;
+    admin.cmd("CREATE user/alice").await;
+    let mut c = login(&srv, "alice", "pw").await;
+    for _ in 0..3 {
+        c.cmd("APPEND INBOX {14+}\r\nSubject: x\r\n\r\n").await;
+    }
+    let r = c.cmd("ENABLE QRESYNC").await;
+    assert_eq!(r[0], "* ENABLED QRESYNC\r\n");
+    let r = c.cmd("SELECT INBOX").await;
+    let hms: u64 = r
+        .iter()
+        .find_map(|l| l.strip_prefix("* OK [HIGHESTMODSEQ "))
+        .and_then(|l| l.split(']').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let uidvalidity: u32 = r
+        .iter()
+        .find_map(|l| l.strip_prefix("* OK [UIDVALIDITY "))
+        .and_then(|l| l.split(']').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    // Changes after the client's snapshot: a flag on UID 2, UID 3 expunged.
+    c.cmd("UID STORE 2 +FLAGS (\\Flagged)").await;
+    c.cmd("UID STORE 3 +FLAGS (\\Deleted)").await;
+    let r = c.cmd("UID EXPUNGE 3").await;
+    assert_eq!(r[0], "* VANISHED 3\r\n");
+    c.cmd("UNSELECT").await;
+    let r = c
+        .cmd(&format!("SELECT INBOX (QRESYNC ({uidvalidity} {hms}))"))
+        .await;
+    assert!(
+        r.contains(&"* VANISHED (EARLIER) 3\r\n".to_owned()),
+        "{r:?}"
+    );
+    assert!(
+        r.iter()
+            .any(|l| l.starts_with("* 2 FETCH (FLAGS (\\Flagged) UID 2 MODSEQ (")),
+        "{r:?}"
+    );
+    assert!(!r.iter().any(|l| l.starts_with("* 1 FETCH")), "{r:?}");
+    let r = c
+        .cmd(&format!(
+            "UID FETCH 1:* (FLAGS) (CHANGEDSINCE {hms} VANISHED)"
+        ))
+        .await;
+    assert_eq!(r[0], "* VANISHED (EARLIER) 3\r\n", "{r:?}");
+    assert!(
+        r[1].starts_with("* 2 FETCH (FLAGS (\\Flagged) UID 2 MODSEQ ("),
+        "{r:?}"
+    );
+    let r = c
+        .cmd("UID STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)")
+        .await;
+    assert_eq!(r.last().unwrap(), "t OK [MODIFIED 1] Completed\r\n");
+    let r = c.cmd("STATUS INBOX (HIGHESTMODSEQ)").await;
+    assert!(r[0].starts_with("* STATUS INBOX (HIGHESTMODSEQ "), "{r:?}");
+}

@@ -32,6 +32,8 @@ second body\r\n";
 const MSG3: &[u8] =
     b"From: sender@example.com\r\nTo: alice+Folder@example.com\r\nSubject: three\r\n\
 Date: Mon, 02 Jan 2023 10:02:00 +0000\r\nMessage-ID: <three@example.com>\r\n\r\nthird body\r\n";
+const MSG5: &[u8] = b"From: sender@example.com\r\nTo: alice@example.com\r\nSubject: five\r\n\
+Date: Mon, 02 Jan 2023 10:04:00 +0000\r\nMessage-ID: <five@example.com>\r\n\r\nfifth body\r\n";
 const MSG4: &[u8] = b"From: alice@example.com\r\nTo: alice@example.com\r\nSubject: appended\r\n\
 Date: Mon, 02 Jan 2023 10:03:00 +0000\r\nMessage-ID: <four@example.com>\r\n\r\nappended body\r\n";
 
@@ -283,11 +285,42 @@ async fn delayed_scenario(side: &mut Side) -> Vec<Step> {
         c.logout().await
     });
     // Not compared: RENAME INBOX (Cyrus 3.6.1's imapd drops the connection on it here).
+    step!("LMTP the same Message-ID to alice again (suppressed)", {
+        testkit::lmtp::deliver_ok(side.lmtp, "sender@example.com", &["alice"], MSG1).await
+    });
     step!("LMTP to a missing user and to alice", {
-        let r = testkit::lmtp::deliver(side.lmtp, "sender@example.com", &["nobody", "alice"], MSG1)
+        let r = testkit::lmtp::deliver(side.lmtp, "sender@example.com", &["nobody", "alice"], MSG5)
             .await?;
         anyhow::ensure!(!r[0].delivered() && r[1].delivered(), "{r:?}");
         Ok(())
+    });
+    step!("alice CREATE Sent (USE (\\Sent))", {
+        let mut c = user(side, "alice").await?;
+        c.raw("CREATE Sent (USE (\\Sent))").await?.ok()?;
+        c.logout().await
+    });
+    step!("alice UID EXPUNGE", {
+        let mut c = user(side, "alice").await?;
+        c.select("INBOX").await?;
+        let uids = c.uid_search("ALL").await?;
+        let Some(last) = uids.last() else {
+            anyhow::bail!("INBOX is empty");
+        };
+        c.uid_store(&last.to_string(), "+FLAGS", &["\\Deleted"])
+            .await?;
+        c.raw(&format!("UID EXPUNGE {last}")).await?.ok()?;
+        c.logout().await
+    });
+    step!("alice SETACL Archive bob lrswite", {
+        let mut c = user(side, "alice").await?;
+        c.setacl("Archive", "bob", "lrswite").await?;
+        c.logout().await
+    });
+    step!("bob MOVE from alice's Archive to his INBOX", {
+        let mut c = user(side, "bob").await?;
+        c.select("Other Users/alice/Archive").await?;
+        c.uid_move("3", "INBOX").await?;
+        c.logout().await
     });
     step!("admin CREATE shared mailbox", {
         let mut a = admin(side).await?;
@@ -380,14 +413,24 @@ async fn immediate_scenario(side: &mut Side) -> Vec<Step> {
         c.delete("Gone").await?;
         c.logout().await
     });
-    step!("admin SETACL user/carol admin x", {
+    step!("carol SUBSCRIBE Keep", {
+        let mut c = user(side, "carol").await?;
+        c.subscribe("Keep").await?;
+        c.logout().await
+    });
+    step!("admin RENAME user/carol user/dave (user rename)", {
         let mut a = admin(side).await?;
-        a.setacl("user/carol", "admin", "lrswipkxtecda").await?;
+        a.rename("user/carol", "user/dave").await?;
         a.logout().await
     });
-    step!("admin DELETE user/carol (immediate)", {
+    step!("admin SETACL user/dave admin x", {
         let mut a = admin(side).await?;
-        a.delete("user/carol").await?;
+        a.setacl("user/dave", "admin", "lrswipkxtecda").await?;
+        a.logout().await
+    });
+    step!("admin DELETE user/dave (immediate)", {
+        let mut a = admin(side).await?;
+        a.delete("user/dave").await?;
         a.logout().await
     });
     steps

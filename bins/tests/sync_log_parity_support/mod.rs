@@ -16,7 +16,7 @@ use testkit::CyrusInstance;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 /// The users every side has (password `pw`), besides the admin.
-pub(crate) const USERS: &[&str] = &["alice", "bob", "carol"];
+pub(crate) const USERS: &[&str] = &["alice", "bob", "carol", "dave"];
 
 /// One step's outcome on one side.
 #[derive(Debug, Clone)]
@@ -77,7 +77,8 @@ impl Side {
         let mut b = CyrusInstance::builder()
             .sieve(false)
             .conf("sync_log", "1")
-            .conf("delete_mode", delete_mode);
+            .conf("delete_mode", delete_mode)
+            .conf("allowusermoves", "yes");
         for u in USERS {
             b = b.user(u, "pw");
         }
@@ -112,7 +113,8 @@ impl Side {
                 "configdirectory: {r}/config\ndefaultpartition: default\n\
                  partition-default: {r}/spool\nservername: test-server\nadmins: admin\n\
                  allowplaintext: yes\nsync_log: 1\naltnamespace: yes\nunixhierarchysep: yes\n\
-                 virtdomains: off\nfailedloginpause: 0\ndelete_mode: {delete_mode}\n",
+                 virtdomains: off\nfailedloginpause: 0\ndelete_mode: {delete_mode}\n\
+                 allowusermoves: yes\n",
                 r = root.display()
             ),
         )?;

@@ -420,14 +420,14 @@ impl Store {
         let new_owner = self.owner_of(new);
         let id = entry.uniqueid.as_str().to_owned();
         let now = self.now();
-        let mut records = vec![
+        // No `APPEND <new>`: Cyrus 3.6 writes one only when it copies a legacy-layout mailbox
+        // into a new structure (mailbox_rename_copy); uniqueid-addressed mailboxes are renamed
+        // in place, even into another user (checked against 3.6.1 by sync_log_parity).
+        let records = [
             Record::Rename(old.to_string(), new.to_string()),
             Record::Mailbox(old.to_string()),
             Record::Mailbox(new.to_string()),
         ];
-        if old_owner != new_owner {
-            records.push(Record::Append(new.to_string()));
-        }
         let _log = self.log_begin(&records)?;
 
         if old_owner != new_owner && entry.mbtype.is_real() {

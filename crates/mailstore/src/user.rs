@@ -114,6 +114,47 @@ impl Store {
         })
     }
 
+    /// Rename a user (admin `RENAME user/a user/b`, `allowusermoves: yes`), as Cyrus 3.6:
+    /// every mailbox of the user moves (RENAME + MAILBOX old + MAILBOX new each, keeping
+    /// uniqueids), the user's seen state, subscriptions (names under the old INBOX follow)
+    /// and sieve scripts move to the new userid, then `UNUSER <old>` and `USER <new>` are
+    /// logged.
+    pub fn rename_user(&self, old: &str, new: &str) -> Result<()> {
+        let (from, to) = (user(old)?, user(new)?);
+        let old_inbox = MboxName::user_inbox(old)?;
+        let new_inbox = MboxName::user_inbox(new)?;
+        self.rename_mailbox_tree(&old_inbox, &new_inbox, None)?;
+        let (seen, subs, sieve) = self.owner_read(&from, |t| {
+            Ok((t.all_seen()?, t.subscriptions()?, t.sieve_scripts()?))
+        })?;
+        let old_prefix = format!("{}.", old_inbox.as_str());
+        let _log =
+            self.log_begin(&[Record::Unuser(old.to_owned()), Record::User(new.to_owned())])?;
+        self.owner_write(&to, |t| {
+            for (uniqueid, st) in &seen {
+                t.put_seen(uniqueid, st)?;
+            }
+            for m in &subs {
+                let renamed = if m == old_inbox.as_str() {
+                    new_inbox.to_string()
+                } else if let Some(rest) = m.strip_prefix(&old_prefix) {
+                    format!("{}.{rest}", new_inbox.as_str())
+                } else {
+                    m.clone()
+                };
+                t.set_subscribed(&renamed, true)?;
+            }
+            for sc in &sieve {
+                t.put_sieve(&sc.name, &sc.content, sc.last_update)?;
+                if sc.active {
+                    t.activate_sieve(Some(&sc.name))?;
+                }
+            }
+            Ok(())
+        })?;
+        self.owner_write(&from, |t| t.wipe_user_data())
+    }
+
     /// Delete a user with `delete_mode: delayed`, as Cyrus 3.6 imapd does for `DELETE
     /// user/<u>`: every live mailbox of the user (INBOX first, then the others in name order)
     /// is renamed on its own to `<deletedprefix>.<name>.<hex>` (logging `RENAME`, `MAILBOX`

@@ -786,3 +786,41 @@ fn duplicate_marks() {
     assert_eq!(s.duplicate_prune("fred", i64::MAX).unwrap(), 1);
     assert!(!s.duplicate_check(&a, "<x@y>").unwrap());
 }
+
+/// A user rename moves mailboxes (no APPEND) and the user's data, then UNUSER/USER.
+#[test]
+fn rename_user_moves_data_and_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path(), true);
+    s.create_mailbox(&n("user.carol"), Default::default())
+        .unwrap();
+    let keep = s
+        .create_mailbox(&n("user.carol.Keep"), Default::default())
+        .unwrap();
+    s.set_subscribed("carol", &n("user.carol.Keep"), true)
+        .unwrap();
+    s.set_subscribed("carol", &n("shared.x"), true).unwrap();
+    let st = SeenState {
+        lastread: 1,
+        lastuid: Uid(3),
+        lastchange: 1,
+        seenuids: "1:3".into(),
+    };
+    s.set_seen("carol", "other-uniqueid", &st).unwrap();
+    take_log(tmp.path());
+    s.rename_user("carol", "dave").unwrap();
+    assert_eq!(
+        take_log(tmp.path()),
+        "RENAME user.carol user.dave\nMAILBOX user.carol\nMAILBOX user.dave\n\
+         RENAME user.carol.Keep user.dave.Keep\nMAILBOX user.carol.Keep\nMAILBOX user.dave.Keep\n\
+         UNUSER carol\nUSER dave\n"
+    );
+    let moved = s.mailbox_entry(&n("user.dave.Keep")).unwrap().unwrap();
+    assert_eq!(moved.uniqueid, keep.uniqueid);
+    let mut subs = s.subscriptions("dave").unwrap();
+    subs.sort();
+    assert_eq!(subs, ["shared.x", "user.dave.Keep"]);
+    assert!(s.subscriptions("carol").unwrap().is_empty());
+    assert_eq!(s.seen("dave", "other-uniqueid").unwrap(), Some(st));
+    assert_eq!(s.seen("carol", "other-uniqueid").unwrap(), None);
+}

@@ -135,22 +135,28 @@ fn rand_u64() -> u64 {
     h.finish()
 }
 
-/// Parse a stored seen set (`1:5,7`) into UIDs, bounded by `max`.
+/// Most UIDs a stored seen set expands to: the set comes from a file, so a hostile or corrupt
+/// `1:4294967295` must not exhaust memory (a mailbox with more messages than this reports
+/// the excess as unseen).
+const MAX_SEEN_EXPANSION: usize = 1 << 20;
+
+/// Parse a stored seen set (`1:5,7`, `*` meaning `max`) into UIDs.
 fn seen_uids(s: &str, max: u32) -> BTreeSet<u32> {
     let mut out = BTreeSet::new();
-    if s.is_empty() {
+    let Ok(set) = SequenceSet::parse(s) else {
         return out;
-    }
-    if let Ok(set) = SequenceSet::parse(s) {
-        for &(a, b) in &set.0 {
-            let r = |x: imap_proto::SeqNum| match x {
-                imap_proto::SeqNum::Value(v) => v,
-                imap_proto::SeqNum::Star => max,
-            };
-            let (lo, hi) = (r(a).min(r(b)), r(a).max(r(b)).min(max.max(r(a).min(r(b)))));
-            for u in lo..=hi.min(lo.saturating_add(10_000_000)) {
-                out.insert(u);
+    };
+    for &(a, b) in &set.0 {
+        let r = |x: imap_proto::SeqNum| match x {
+            imap_proto::SeqNum::Value(v) => v,
+            imap_proto::SeqNum::Star => max,
+        };
+        let (lo, hi) = (r(a).min(r(b)), r(a).max(r(b)));
+        for u in lo..=hi {
+            if out.len() >= MAX_SEEN_EXPANSION {
+                return out;
             }
+            out.insert(u);
         }
     }
     out
@@ -2529,5 +2535,7 @@ mod tests {
             vec![1, 2, 3, 7]
         );
         assert!(seen_uids("", 10).is_empty());
+        assert_eq!(seen_uids("1:*", 0).len(), 2);
+        assert_eq!(seen_uids("1:4294967295", 5).len(), MAX_SEEN_EXPANSION);
     }
 }

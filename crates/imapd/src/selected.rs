@@ -62,25 +62,46 @@ impl Selected {
     }
 
     /// Indexes (0-based) of the messages a set names.
+    /// Indexes (0-based, ascending) of the messages a set names. Ranges are merged first, so
+    /// the cost is O(ranges·log ranges + messages) however the client writes the set.
     pub(crate) fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<usize> {
         if self.msgs.is_empty() {
             return Vec::new();
         }
-        if uid {
-            let star = self.max_uid();
-            self.msgs
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| set.contains(m.uid(), star))
-                .map(|(i, _)| i)
-                .collect()
-        } else {
-            let n = self.exists();
-            (1..=n)
-                .filter(|&s| set.contains(s, n))
-                .map(|s| (s - 1) as usize)
-                .collect()
+        let star = if uid { self.max_uid() } else { self.exists() };
+        let mut ranges: Vec<(u32, u32)> = set
+            .0
+            .iter()
+            .map(|&(a, b)| {
+                let r = |x: imap_proto::SeqNum| match x {
+                    imap_proto::SeqNum::Value(v) => v,
+                    imap_proto::SeqNum::Star => star,
+                };
+                (r(a).min(r(b)), r(a).max(r(b)))
+            })
+            .collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+        for (lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
         }
+        let mut out = Vec::new();
+        let mut r = merged.iter().peekable();
+        for (i, m) in self.msgs.iter().enumerate() {
+            let key = if uid { m.uid() } else { i as u32 + 1 };
+            while r.peek().is_some_and(|&&(_, hi)| hi < key) {
+                r.next();
+            }
+            match r.peek() {
+                Some(&&(lo, _)) if lo <= key => out.push(i),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        out
     }
 
     pub(crate) fn index_of_uid(&self, uid: u32) -> Option<usize> {
@@ -269,6 +290,12 @@ mod tests {
         );
         let set = SequenceSet::parse("2:*").unwrap();
         assert_eq!(s.resolve(&set, false), vec![1, 2]);
+        let set = SequenceSet::parse("3,1,1:1,*:3").unwrap();
+        assert_eq!(s.resolve(&set, false), vec![0, 2]);
+        assert_eq!(
+            s.resolve(&SequenceSet::parse("1:4,8").unwrap(), true),
+            vec![0, 2]
+        );
         assert_eq!(
             s.resolve(&SequenceSet::parse("6:*").unwrap(), true),
             vec![2]

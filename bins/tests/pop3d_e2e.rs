@@ -341,4 +341,28 @@ print(p.quit())
         "True False\nb'+OK Begin TLS negotiation now'\nFalse True ['PLAIN', 'LOGIN']\n\
          b'+OK Mailbox locked and ready'\n3\nb'+OK'\n"
     );
+
+    drop(srv);
+
+    // pop3s: TLS from the first byte (`-s`).
+    let srv = env.spawn(POP3D, &["-s"]);
+    let out = python(
+        r#"
+import poplib, ssl, sys
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+p = poplib.POP3_SSL(host, int(port), context=ctx)
+print(p.getwelcome()[:26])
+caps = p.capa()
+print("STLS" in caps, "USER" in caps)
+p.user("alice")
+p.pass_("alicepw")
+print(p.stat()[0])
+p.quit()
+"#,
+        &[&srv.addr],
+    );
+    assert_eq!(out, "b'+OK test-server Cyrus POP3'\nFalse True\n3\n");
 }

@@ -1,6 +1,6 @@
 //! `pop3d`: the POP3 server, as Cyrus 3.6's pop3d.
 //!
-//! Usage: `pop3d [-C imapd.conf] [--listen ADDR] [-D] [-U N] [-T N]`. Without `--listen` it
+//! Usage: `pop3d [-C imapd.conf] [--listen ADDR] [-s] [-D] [-U N] [-T N]` (`-s`: pop3s). Without `--listen` it
 //! serves the socket inherited from `master`. Settings come from imapd.conf (see
 //! `pop3d::PopConfig::from_conf`).
 
@@ -16,7 +16,9 @@ fn main() -> anyhow::Result<()> {
         tracing::debug!("ignoring {flag}");
     }
     let (conf, store) = cyrus_bins::open_store(&args.config, "pop3d")?;
-    let server = pop3d::Server::from_conf(&conf, Arc::new(store)).context("configuring pop3d")?;
+    let mut server =
+        pop3d::Server::from_conf(&conf, Arc::new(store)).context("configuring pop3d")?;
+    server.tls_on_connect = args.tls_on_connect;
     let server = Arc::new(server);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

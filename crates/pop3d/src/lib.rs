@@ -120,6 +120,8 @@ pub struct Server {
     pub passwd: Arc<PasswdFile>,
     pub admins: Arc<Admins>,
     pub tls: Option<net::TlsAcceptor>,
+    /// `-s` (pop3s): TLS from the first byte.
+    pub tls_on_connect: bool,
 }
 
 impl Server {
@@ -137,6 +139,7 @@ impl Server {
             admins: Arc::new(Admins::parse(conf.string(Opt::Admins).unwrap_or(""))),
             passwd: Arc::new(passwd),
             tls: net::TlsAcceptor::from_conf(conf)?,
+            tls_on_connect: false,
             store,
             cfg,
         })

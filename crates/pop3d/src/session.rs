@@ -78,7 +78,19 @@ struct Session {
 }
 
 /// Serve one connection until QUIT or disconnect.
-pub async fn serve_conn(srv: Arc<Server>, conn: Conn) {
+pub async fn serve_conn(srv: Arc<Server>, mut conn: Conn) {
+    let mut tls = false;
+    if srv.tls_on_connect {
+        let Some(acceptor) = srv.tls.as_ref() else {
+            tracing::error!("pop3s needs tls_server_cert and tls_server_key");
+            return;
+        };
+        if let Err(e) = conn.start_tls(acceptor).await {
+            tracing::info!("pop3s handshake failed: {e}");
+            return;
+        }
+        tls = true;
+    }
     let mut s = Session {
         session_id: new_session_id(&srv.cfg.servername),
         srv,
@@ -86,7 +98,7 @@ pub async fn serve_conn(srv: Arc<Server>, conn: Conn) {
         rbuf: Vec::with_capacity(8192),
         wbuf: Vec::new(),
         eof: false,
-        tls: false,
+        tls,
         state: State::Auth { user: None },
     };
     if let Err(e) = s.run().await {

@@ -426,3 +426,42 @@ async fn condstore_and_qresync() {
     let r = c.cmd("STATUS INBOX (HIGHESTMODSEQ)").await;
     assert!(r[0].starts_with("* STATUS INBOX (HIGHESTMODSEQ "), "{r:?}");
 }
+
+/// `altnamespace: no`, `unixhierarchysep: no`: the standard namespace with `.`, and a `.`
+/// typed by the user is a hierarchy separator.
+#[tokio::test]
+async fn standard_namespace_with_dots() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::simple(dir.path())).unwrap();
+    let pw = StaticPasswords::new()
+        .with("admin", b"secret")
+        .with("alice", b"pw");
+    let mut srv = Server::for_tests(store, Arc::new(pw));
+    srv.ns.alt = false;
+    srv.ns.unix_sep = false;
+    let srv = Arc::new(srv);
+    let mut admin = login(&srv, "admin", "secret").await;
+    admin.cmd("CREATE user.alice").await;
+    let mut c = login(&srv, "alice", "pw").await;
+    assert_eq!(
+        c.cmd("CREATE INBOX.Sub").await.last().unwrap().get(..4),
+        Some("t OK")
+    );
+    let r = c.cmd("LIST \"\" *").await;
+    assert_eq!(
+        r,
+        [
+            "* LIST (\\HasChildren) \".\" INBOX\r\n",
+            "* LIST (\\HasNoChildren) \".\" INBOX.Sub\r\n",
+            "t OK Completed\r\n"
+        ]
+    );
+    let r = c.cmd("NAMESPACE").await;
+    assert_eq!(
+        r[0],
+        "* NAMESPACE ((\"INBOX.\" \".\")) ((\"user.\" \".\")) ((\"\" \".\"))\r\n"
+    );
+    let r = admin.cmd("LIST \"\" user.*").await;
+    assert_eq!(r[0], "* LIST (\\HasChildren) \".\" user.alice\r\n");
+    assert_eq!(r[1], "* LIST (\\HasNoChildren) \".\" user.alice.Sub\r\n");
+}

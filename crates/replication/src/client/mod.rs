@@ -277,11 +277,14 @@ fn fail_status(f: ConnectFail) -> i32 {
 pub fn run_users(cfg: &ClientConfig, store: &Store, users: &[String]) -> i32 {
     let mut s = Session::new(cfg, store);
     let mut status = EX_OK;
+    let mut progress = Progress::new(users.len());
     for u in users {
         if cfg.stopping() {
+            progress.finish();
             s.close();
             return EX_TEMPFAIL;
         }
+        progress.step(u);
         let r = match lock_user(cfg, u) {
             Ok(_lock) => match s.run(|e| e.sync_user(u)) {
                 Ok(r) => r,
@@ -297,6 +300,7 @@ pub fn run_users(cfg: &ClientConfig, store: &Store, users: &[String]) -> i32 {
             status = EX_FAIL;
         }
     }
+    progress.finish();
     s.close();
     status
 }

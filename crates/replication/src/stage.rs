@@ -6,18 +6,26 @@
 //! their source message is expunged meanwhile.
 //! Must not: hold message bodies in memory, or touch mailbox metadata.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
 
 use csync_proto::{FileRef, FileSink};
-use mailstore::{BodyWriter, StagedBody, Store};
+use mailstore::{BodyWriter, StagedBody, Store, StoreError};
 use types::Guid;
 
 static LINK_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Uploads whose fsync runs in the background at once; more wait for the oldest. Overlapping
+/// the fsyncs of a batch of messages lets the disk commit them together.
+const MAX_PENDING: usize = 16;
+
+/// An upload being made durable on a helper thread.
+type Pending = (String, Guid, JoinHandle<Result<StagedBody, StoreError>>);
 
 /// A staged file.
 #[derive(Debug)]
@@ -44,6 +52,7 @@ struct Upload {
 pub struct Staging {
     store: Arc<Store>,
     files: HashMap<(String, Guid), Staged>,
+    pending: VecDeque<Pending>,
     uploads: Vec<Option<Upload>>,
     /// Bodies are only written once the peer is an authenticated admin.
     accept: bool,
@@ -54,6 +63,7 @@ impl Staging {
         Staging {
             store,
             files: HashMap::new(),
+            pending: VecDeque::new(),
             uploads: Vec::new(),
             accept: false,
         }
@@ -67,7 +77,31 @@ impl Staging {
     /// Forget everything (RESTART, EXIT, end of session): staged files are deleted.
     pub fn clear(&mut self) {
         self.uploads.clear();
+        self.settle();
         self.files.clear();
+    }
+
+    /// Wait for every background fsync; record the bodies that match their GUID.
+    fn settle(&mut self) {
+        while let Some(p) = self.pending.pop_front() {
+            self.settle_one(p);
+        }
+    }
+
+    fn settle_one(&mut self, (partition, guid, handle): Pending) {
+        match handle.join() {
+            Ok(Ok(body)) if body.guid() == guid => {
+                self.files.insert((partition, guid), Staged::Uploaded(body));
+            }
+            Ok(Ok(body)) => {
+                tracing::warn!(
+                    "uploaded message {guid} hashes to {}: discarded",
+                    body.guid()
+                );
+            }
+            Ok(Err(e)) => tracing::warn!("staging {guid}: {e}"),
+            Err(_) => tracing::warn!("staging {guid}: fsync thread panicked"),
+        }
     }
 
     /// A command line ended: its upload handles are no longer needed.
@@ -75,16 +109,21 @@ impl Staging {
         self.uploads.clear();
     }
 
+    /// Whether `guid` is staged (or being staged) on `partition`.
     pub fn has(&self, partition: &str, guid: &Guid) -> bool {
         self.files.contains_key(&(partition.to_owned(), *guid))
+            || self
+                .pending
+                .iter()
+                .any(|(p, g, _)| p == partition && g == guid)
     }
 
     pub fn len(&self) -> usize {
-        self.files.len()
+        self.files.len() + self.pending.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+        self.len() == 0
     }
 
     /// Stage an existing body file found by APPLY RESERVE (already verified against `guid`).
@@ -113,8 +152,12 @@ impl Staging {
         Ok(())
     }
 
-    /// The staged body of `guid` on `partition`, ready for [`Store::replica_store_body`].
-    pub fn body(&self, partition: &str, guid: &Guid) -> Option<StagedBody> {
+    /// The staged body of `guid` on `partition`, durable and ready for
+    /// [`Store::replica_store_body`].
+    pub fn body(&mut self, partition: &str, guid: &Guid) -> Option<StagedBody> {
+        if !self.pending.is_empty() {
+            self.settle();
+        }
         let (path, size) = match self.files.get(&(partition.to_owned(), *guid))? {
             Staged::Uploaded(b) => (b.path().to_owned(), b.size()),
             Staged::Linked { path, size } | Staged::InPlace { path, size } => (path.clone(), *size),
@@ -180,19 +223,17 @@ impl FileSink for Staging {
         let Some(w) = u.writer else {
             return Ok(());
         };
-        match w.finish() {
-            Ok(body) if body.guid() == u.guid => {
-                self.files
-                    .insert((u.partition, u.guid), Staged::Uploaded(body));
-            }
-            Ok(body) => {
-                tracing::warn!(
-                    "uploaded message {} hashes to {}: discarded",
-                    u.guid,
-                    body.guid()
-                );
-            }
-            Err(e) => tracing::warn!("staging {}: {e}", u.guid),
+        if self.pending.len() >= MAX_PENDING
+            && let Some(oldest) = self.pending.pop_front()
+        {
+            self.settle_one(oldest);
+        }
+        match std::thread::Builder::new()
+            .name("stage-fsync".into())
+            .spawn(move || w.finish())
+        {
+            Ok(h) => self.pending.push_back((u.partition, u.guid, h)),
+            Err(e) => tracing::warn!("staging {}: cannot start fsync thread: {e}", u.guid),
         }
         Ok(())
     }

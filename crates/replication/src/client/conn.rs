@@ -233,6 +233,13 @@ pub struct SyncConn {
     pub caps: Capabilities,
     compressed: bool,
     tls: bool,
+    /// csync carried in IMAP (`SYNCGET`/`SYNCAPPLY`, csync §1.12): the replica's imapd
+    /// answered and advertised `X-REPLICATION` after login.
+    imap: bool,
+    /// Next `S<n>` tag in the IMAP flavour.
+    tag: u32,
+    /// The greeting's `* OK` text.
+    greeting: String,
 }
 
 impl std::fmt::Debug for SyncConn {
@@ -287,11 +294,19 @@ impl SyncConn {
             caps: Capabilities::default(),
             compressed: false,
             tls: false,
+            imap: false,
+            tag: 0,
+            greeting: String::new(),
         };
         if t.implicit_tls {
             c.start_tls(t)?;
         }
         c.banner()?;
+        if c.greeting.contains("[CAPABILITY") {
+            // An IMAP server (csync §1.12): log in over IMAP and use SYNC* commands.
+            c.imap_login(t)?;
+            return Ok(c);
+        }
         if !t.noauth {
             let plain = |c: &SyncConn| c.caps.sasl.iter().any(|m| m.eq_ignore_ascii_case("PLAIN"));
             if !plain(&c) && c.caps.starttls && !c.tls {
@@ -316,6 +331,11 @@ impl SyncConn {
             return Err(SyncErr::CompressRequired(t.display.clone()));
         }
         Ok(c)
+    }
+
+    /// True when replicating over the replica's IMAP port (csync §1.12).
+    pub fn is_imap(&self) -> bool {
+        self.imap
     }
 
     pub fn is_tls(&self) -> bool {
@@ -345,7 +365,10 @@ impl SyncConn {
                         _ => {}
                     }
                 }
-                Response::Untagged(s) if s.kind == StatusKind::Ok => break Ok(()),
+                Response::Untagged(s) if s.kind == StatusKind::Ok => {
+                    self.greeting = String::from_utf8_lossy(&s.text).into_owned();
+                    break Ok(());
+                }
                 Response::Untagged(s) => {
                     break Err(SyncErr::Protocol(format!(
                         "bad banner: {}",
@@ -360,6 +383,80 @@ impl SyncConn {
         };
         self.parser.set_banner_mode(false);
         r
+    }
+
+    /// IMAP flavour login (csync §1.12): `A01 AUTHENTICATE PLAIN <ir>` (SASL-IR), then require
+    /// `X-REPLICATION` in the capabilities of the tagged OK (or of a CAPABILITY reply).
+    fn imap_login(&mut self, t: &Target) -> Result<(), SyncErr> {
+        self.parser = ResponseParser::new(csync_proto::Flavour::Imap, limits());
+        let caps_of = |text: &str| -> Vec<String> {
+            text.split_once("[CAPABILITY ")
+                .and_then(|(_, rest)| rest.split_once(']'))
+                .map(|(c, _)| c.split(' ').map(str::to_ascii_uppercase).collect())
+                .unwrap_or_default()
+        };
+        let greeting_caps = caps_of(&self.greeting);
+        if !t.noauth {
+            if !greeting_caps.iter().any(|c| c == "AUTH=PLAIN") {
+                return Err(SyncErr::Auth(
+                    "the replica's IMAP server offers no AUTH=PLAIN".into(),
+                ));
+            }
+            let creds = auth::Credentials {
+                authcid: t
+                    .authname
+                    .clone()
+                    .ok_or_else(|| SyncErr::Auth("sync_authname is not set".into()))?,
+                authzid: None,
+                password: t.password.clone().unwrap_or_default(),
+            };
+            let mut mech = auth::ClientMechanism::new(auth::Mechanism::Plain, creds)
+                .map_err(|e| SyncErr::Auth(e.to_string()))?;
+            let ir = mech.initial_response().unwrap_or_default();
+            let line = format!(
+                "A01 AUTHENTICATE PLAIN {}\r\n",
+                auth::b64::encode_initial_response(&ir)
+            );
+            self.write_raw(line.as_bytes())?;
+            self.flush()?;
+        } else {
+            self.write_raw(b"C01 CAPABILITY\r\n")?;
+            self.flush()?;
+        }
+        let mut caps = Vec::new();
+        loop {
+            match self.read_response(&mut csync_proto::DiscardSink::default())? {
+                Response::Status(s) if s.kind == StatusKind::Ok => {
+                    caps.extend(caps_of(&String::from_utf8_lossy(&s.text)));
+                    break;
+                }
+                Response::Status(s) => {
+                    return Err(SyncErr::Auth(String::from_utf8_lossy(&s.text).into_owned()));
+                }
+                Response::Untagged(s) if s.kind == StatusKind::Bye => return Err(SyncErr::Bye),
+                Response::Continuation(_) => {
+                    self.write_raw(b"*\r\n")?;
+                    self.flush()?;
+                }
+                // `* CAPABILITY …` arrives as a data line the dlist parser may refuse; any
+                // other untagged line is informational.
+                _ => {}
+            }
+        }
+        if !caps.iter().any(|c| c == "X-REPLICATION") {
+            let _ = self.write_raw(b"Q01 LOGOUT\r\n").and_then(|()| self.flush());
+            return Err(SyncErr::Protocol(
+                "the replica's IMAP server does not offer X-REPLICATION".into(),
+            ));
+        }
+        self.imap = true;
+        Ok(())
+    }
+
+    fn next_tag(&mut self) -> String {
+        let t = format!("S{}", self.tag);
+        self.tag += 1;
+        t
     }
 
     fn authenticate(&mut self, t: &Target) -> Result<(), SyncErr> {
@@ -535,7 +632,13 @@ impl SyncConn {
                         ))),
                     };
                 }
-                Response::Untagged(s) if s.kind == StatusKind::Bye => return Err(SyncErr::Bye),
+                Response::Untagged(s) if s.kind == StatusKind::Bye => {
+                    if self.imap && s.text.starts_with(b"LOGOUT") {
+                        continue;
+                    }
+                    return Err(SyncErr::Bye);
+                }
+                Response::Untagged(_) if self.imap => {}
                 Response::Fatal(t) => {
                     return Err(SyncErr::Protocol(String::from_utf8_lossy(&t).into_owned()));
                 }
@@ -546,6 +649,19 @@ impl SyncConn {
 
     /// `NOOP`, `RESTART`, `EXIT`, `COMPRESS DEFLATE`: one line, one status.
     pub fn simple(&mut self, line: &str) -> Result<(), SyncErr> {
+        if self.imap {
+            let tag = self.next_tag();
+            let cmd = match line {
+                "RESTART" => "SYNCRESTART",
+                "EXIT" => "LOGOUT",
+                other => other,
+            };
+            self.write_raw(format!("{tag} {cmd}\r\n").as_bytes())?;
+            self.flush()?;
+            return self
+                .finish(&mut csync_proto::DiscardSink::default())
+                .map(|_| ());
+        }
         self.write_raw(line.as_bytes())?;
         self.write_raw(b"\r\n")?;
         self.flush()?;
@@ -572,6 +688,10 @@ impl SyncConn {
         files: &mut dyn FileSource,
         sink: &mut dyn FileSink,
     ) -> Result<Reply, SyncErr> {
+        if self.imap {
+            let tag = self.next_tag();
+            self.writer.write_all(format!("{tag} SYNC").as_bytes())?;
+        }
         self.writer.write_all(verb.as_bytes())?;
         self.writer.write_all(b" ")?;
         Serializer::new(csync_proto::Role::Client).keyed(&mut self.writer, k, files)?;

@@ -98,12 +98,47 @@ impl Io {
     }
 }
 
-/// Stream a message file (GET FETCH) then its trailer.
+/// Stream a message file (GET FETCH) then its trailer: one blocking reader hands 64 KiB chunks
+/// through a small bounded channel, so memory stays a few chunks whatever the file size.
 async fn send_file(io: &mut Io, sf: &StreamFile) -> io::Result<()> {
-    let f = tokio::fs::File::open(&sf.path).await?;
-    let n = tokio::io::copy(&mut f.take(sf.size), &mut io.conn).await?;
-    io.stats.bytes_out += n;
-    if n != sf.size {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Vec<u8>>>(4);
+    let path = sf.path.clone();
+    let size = sf.size;
+    let reader = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut f = match std::fs::File::open(&path) {
+            Ok(f) => f.take(size),
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        loop {
+            let mut buf = vec![0u8; READ_CHUNK];
+            match f.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(Ok(buf)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let mut sent = 0u64;
+    while let Some(chunk) = rx.recv().await {
+        let chunk = chunk?;
+        io.conn.write_all(&chunk).await?;
+        sent += chunk.len() as u64;
+    }
+    let _ = reader.await;
+    io.stats.bytes_out += sent;
+    if sent != size {
         return Err(io::Error::other("message file shrank while sending"));
     }
     io.send(&sf.trailer).await

@@ -1,7 +1,7 @@
 //! Rolling-replication lag: LMTP delivery to a master (timestamped at the post-DATA 250) until
 //! the message is visible on the replica over IMAP (STATUS INBOX UIDNEXT, as the user).
 //!
-//! Owns: a paced LMTP sender on one connection and a replica watcher. Deliveries to a user's
+//! Owns: a Poisson-paced LMTP sender on one connection and a replica watcher. Deliveries to a user's
 //! INBOX are sequential, so the k-th one is visible once the replica's UIDNEXT passes
 //! base+k (UIDs are replicated as they are).
 
@@ -195,27 +195,54 @@ pub(crate) async fn measure(
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, u64, Instant, Duration)>();
     let nusers = users.len();
-    let users_owned: Vec<String> = users.to_vec();
-    let sender = tokio::spawn(async move {
-        let mut l = Lmtp::connect(lmtp).await?;
-        let period = Duration::from_secs_f64(1.0 / rate);
-        let t0 = Instant::now();
-        let mut per_user = vec![0u64; nusers];
-        let mut last_start = t0;
+    // Poisson arrivals (exponential gaps, fixed seed): a fixed period equal to the repeat
+    // interval would resonate with it and measure one phase only. Message i goes to user
+    // i % users over connection (i % users) % CONNS, so each user's deliveries stay in order
+    // (UIDs follow) while several connections keep up with the rate, as an MTA would.
+    const CONNS: usize = 5;
+    let t0 = Instant::now();
+    let mut plan: Vec<Vec<(usize, Instant)>> = vec![Vec::new(); CONNS];
+    {
+        use rand::{Rng as _, SeedableRng as _};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+        let mut due = t0 + Duration::from_millis(50);
         for i in 0..count {
-            let due = t0 + period.mul_f64(i as f64);
-            tokio::time::sleep_until(due.into()).await;
-            let u = i % nusers;
-            let msg = stuff(&small_message(i));
-            let s = Instant::now();
-            last_start = s;
-            l.deliver(&[users_owned[u].as_str()], &msg).await?;
-            let ack = Instant::now();
-            let _ = tx.send((u, per_user[u], ack, ack - s));
-            per_user[u] += 1;
+            if i > 0 {
+                let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+                due += Duration::from_secs_f64(-u.ln() / rate);
+            }
+            plan[(i % nusers) % CONNS].push((i, due));
+        }
+    }
+    let users_owned = std::sync::Arc::new(users.to_vec());
+    let mut senders = Vec::new();
+    for p in plan {
+        let (tx, users_owned) = (tx.clone(), users_owned.clone());
+        senders.push(tokio::spawn(async move {
+            let mut l = Lmtp::connect(lmtp).await?;
+            let mut last_start = t0;
+            for (i, due) in p {
+                tokio::time::sleep_until(due.into()).await;
+                let u = i % nusers;
+                let msg = stuff(&small_message(i));
+                let s = Instant::now();
+                last_start = last_start.max(s);
+                l.deliver(&[users_owned[u].as_str()], &msg).await?;
+                let ack = Instant::now();
+                // The k-th delivery to user u is message i = u + k * nusers.
+                let _ = tx.send((u, (i / nusers) as u64, ack, ack - s));
+            }
+            anyhow::Ok(last_start)
+        }));
+    }
+    drop(tx);
+    let sender = tokio::spawn(async move {
+        let mut last = t0;
+        for s in senders {
+            last = last.max(s.await??);
         }
         // Achieved rate: intervals between the first and the last delivery's start.
-        anyhow::Ok(last_start - t0)
+        anyhow::Ok(last - t0 - Duration::from_millis(50))
     });
     // Watcher.
     let mut pending: HashMap<usize, Vec<(u64, Instant)>> = HashMap::new();
@@ -281,6 +308,10 @@ pub(crate) async fn measure(
     }
     for c in sess {
         let _ = c.logout().await;
+    }
+    if std::env::var_os("BENCH_LAGS").is_some() {
+        let v: Vec<String> = lags.iter().map(|l| format!("{:.0}", l * 1000.0)).collect();
+        eprintln!("    lags (ms, in order seen): {}", v.join(" "));
     }
     let (median, p99, max) = percentiles(&lags);
     let (lmtp_median, _, _) = percentiles(&lmtp_lat);

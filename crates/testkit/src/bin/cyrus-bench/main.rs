@@ -38,7 +38,7 @@ use sync::{Compress, MasterRef, Side};
 
 const USAGE: &str = "usage: cyrus-bench --bindir DIR [--users N] [--messages N] [--scale F] \
     [--only sync,lag,lmtp,fetch] [--lag-slow N] [--lag-fast N] [--lmtp-n N] [--fetch-n N] \
-    [--out FILE]";
+    [--out FILE] [--cases cc-default,co-off,oc-z,...]";
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -52,6 +52,9 @@ struct Args {
     lmtp_n: usize,
     fetch_n: usize,
     out: Option<PathBuf>,
+    /// `--cases`: sync cases to run, as client+server letters and a compression word
+    /// (`cc-default`, `co-off`, `oc-z`, …); empty = all.
+    cases: Vec<String>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -66,6 +69,7 @@ fn parse_args() -> Result<Args> {
         lmtp_n: 1000,
         fetch_n: 1000,
         out: None,
+        cases: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -81,6 +85,7 @@ fn parse_args() -> Result<Args> {
             "--lmtp-n" => a.lmtp_n = v()?.parse()?,
             "--fetch-n" => a.fetch_n = v()?.parse()?,
             "--out" => a.out = Some(PathBuf::from(v()?)),
+            "--cases" => a.cases = v()?.split(',').map(str::to_owned).collect(),
             _ => bail!("{USAGE}"),
         }
     }
@@ -227,6 +232,19 @@ fn sync_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) -> 
         (false, Side::Cyrus, Compress::Required),
     ];
     for (cyrus_client, server, compress) in cases {
+        let key = format!(
+            "{}{}-{}",
+            if cyrus_client { 'c' } else { 'o' },
+            if server == Side::Cyrus { 'c' } else { 'o' },
+            match compress {
+                Compress::Default => "default",
+                Compress::Off => "off",
+                Compress::Required => "z",
+            }
+        );
+        if !args.cases.is_empty() && !args.cases.contains(&key) {
+            continue;
+        }
         let (master, mdump, proxy) = if cyrus_client {
             (MasterRef::Cyrus(&cm), &cdump, &cproxy)
         } else {
@@ -347,7 +365,8 @@ fn lag_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) -> R
     rep.line(
         "LMTP delivery to the master (clock starts at the 250 after DATA) until the message is \
          visible over IMAP on the replica (STATUS INBOX UIDNEXT as the user, polled \
-         back-to-back). 10 users, round-robin, one LMTP connection.\n",
+         back-to-back). 10 users round-robin over 5 LMTP connections (each user on one), Poisson \
+         arrivals at the given mean rate (fixed seed), ~2.5 KiB messages.\n",
     );
     rep.line("| pair | rate asked / achieved | n | lag median | p99 | max | LMTP reply median |");
     rep.line("|---|---|---|---|---|---|---|");

@@ -264,3 +264,76 @@ pub(crate) fn cyrus_ids() -> Result<(u32, u32)> {
     };
     Ok((field("/etc/passwd", "cyrus")?, field("/etc/group", "mail")?))
 }
+
+/// Diagnostics (`BENCH_STRACE=FILE`): strace -c of one server process.
+#[derive(Debug)]
+pub(crate) struct Strace {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Strace {
+    /// Stops tracing (SIGINT to our strace, which then prints its summary) and waits.
+    pub(crate) fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.handle.join();
+    }
+}
+
+/// Waits up to 30 s for a child `comm` of `ppid`, then runs `strace -c -f -p` on it until it
+/// exits or [`Strace::finish`], appending the summary to `out`.
+pub(crate) fn strace_child(ppid: i32, comm: &str, out: std::path::PathBuf) -> Strace {
+    let sel = Select::ChildrenOf {
+        ppid,
+        comm: comm.to_owned(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let comm = comm.to_owned();
+    let handle = std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(30);
+        let pid = loop {
+            if let Some((p, _)) = sel.scan().first() {
+                break *p;
+            }
+            if Instant::now() > end || stop2.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let tmp = out.with_extension(format!("{pid}"));
+        let Ok(mut child) = Command::new("strace")
+            .args(["-c", "-f", "-p", &pid.to_string(), "-o"])
+            .arg(&tmp)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        else {
+            return;
+        };
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if stop2.load(Ordering::Relaxed) {
+                if let Some(p) = rustix::process::Pid::from_raw(child.id() as i32) {
+                    let _ = rustix::process::kill_process(p, rustix::process::Signal::Int);
+                }
+                let _ = child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let text = std::fs::read_to_string(&tmp).unwrap_or_default();
+        let _ = std::fs::remove_file(&tmp);
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&out)
+        {
+            use std::io::Write as _;
+            let _ = writeln!(f, "=== {comm} pid {pid} (parent {ppid})\n{text}");
+        }
+    });
+    Strace { stop, handle }
+}

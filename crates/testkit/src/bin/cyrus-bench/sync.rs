@@ -126,6 +126,9 @@ fn client_run(
         ppid: replica.master_pid(),
         comm: "sync_server".into(),
     });
+    let strace = std::env::var_os("BENCH_STRACE").map(|out| {
+        crate::procs::strace_child(replica.master_pid(), "sync_server", PathBuf::from(out))
+    });
     let client = match master {
         MasterRef::Cyrus(c) => {
             let conf = c.imapd_conf();
@@ -148,6 +151,9 @@ fn client_run(
     // Let a server that is still finishing (Cyrus's exits after EXIT) be sampled once more.
     std::thread::sleep(std::time::Duration::from_millis(50));
     let server = watch.finish();
+    if let Some(s) = strace {
+        s.finish();
+    }
     let wire = proxy.counts();
     if client.status != Some(0) {
         bail!(

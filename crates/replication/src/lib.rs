@@ -17,7 +17,12 @@
 //!   call [`server::SyncCore::feed`] with the input starting at the tag, write what it appends
 //!   to `out` (it may contain a `+ go ahead` continuation before completion), and repeat with
 //!   more input until [`server::Progress::done`]; then resume IMAP parsing after
-//!   `consumed` bytes. `feed` blocks on the mailstore: call it from `spawn_blocking`.
+//!   `consumed` bytes. If [`server::Progress::stream`] is set (GET FETCH), send that file's
+//!   bytes and its trailer after the output. Honour [`server::Progress::delay`]. `feed` blocks
+//!   on the mailstore: call it from `spawn_blocking`; call [`server::SyncCore::end`] when the
+//!   connection ends (it drops the staged files). Build the options with
+//!   [`server::session::options_from_conf`] (only `admins`, `allowusermoves` and SIEVE-MAILBOX
+//!   matter in this flavour).
 #![forbid(unsafe_code)]
 
 pub mod server;

@@ -589,3 +589,41 @@ fn unuser_removes_everything_of_the_user() {
     assert_eq!(t.send("GET USER fred"), "OK success\r\n");
     assert_eq!(t.send("APPLY UNUSER \"\""), "OK success\r\n");
 }
+
+#[test]
+fn imap_flavour_is_tagged_and_admin_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(StoreConfig::simple(dir.path())).unwrap());
+    let feed = |core: &mut SyncCore, input: &[u8]| {
+        let mut out = Vec::new();
+        let p = core.feed(input, &mut out).unwrap();
+        assert!(p.done);
+        assert_eq!(p.consumed, input.len());
+        String::from_utf8(out).unwrap()
+    };
+    let mut user = SyncCore::imap(store.clone(), options(), "t", "fred", false);
+    assert_eq!(
+        feed(&mut user, b"S0 SYNCGET USER fred\r\n"),
+        "S0 NO Permission denied\r\n"
+    );
+    let mut admin = SyncCore::imap(store.clone(), options(), "t", "admin", true);
+    assert_eq!(
+        feed(
+            &mut admin,
+            b"S1 SYNCAPPLY SUB %(USERID fred MBOXNAME user.fred)\r\n"
+        ),
+        "S1 OK success\r\n"
+    );
+    assert_eq!(
+        feed(&mut admin, b"S2 SYNCGET META fred\r\n"),
+        "* LSUB (user.fred)\r\nS2 OK success\r\n"
+    );
+    assert_eq!(
+        feed(&mut admin, b"S3 SYNCRESTART\r\n"),
+        "S3 OK Restarting\r\n"
+    );
+    assert_eq!(
+        feed(&mut admin, b"S4 SYNCAPPLY FROB %()\r\n"),
+        "S4 NO IMAP_PROTOCOL_ERROR Protocol error\r\n"
+    );
+}

@@ -209,3 +209,27 @@ fn usage_errors() {
     // -o: one connection attempt, then exit 1.
     assert_eq!(m.sync_client(&["-o", "-u", "x"]).status.code(), Some(1));
 }
+
+#[test]
+fn over_the_replicas_imap_port() {
+    if skip_without_cyrus("over_the_replicas_imap_port") {
+        return;
+    }
+    let r = replica();
+    // sync_host pointing at the replica's imapd: csync inside IMAP (SYNCGET/SYNCAPPLY).
+    let m = Master::new(&r.imap_addr().to_string(), "");
+    populate(&m);
+    let out = m.sync_client(&["-v", "-v", "-u", "alice", "bob"]);
+    assert_eq!(out.status.code(), Some(0), "{}", r.diagnostics());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("S0 SYNCGET USER alice"), "{err}");
+    assert_replica_matches(&m.store, &dump(&r));
+    // Rolling over IMAP too, and -z refuses the (never compressed) IMAP flavour.
+    m.append("user.alice", &msg(70, 1), &[], None);
+    assert_eq!(m.sync_client(&["-R", "-1"]).status.code(), Some(0));
+    assert_replica_matches(&m.store, &dump(&r));
+    assert_eq!(
+        m.sync_client(&["-z", "-o", "-u", "alice"]).status.code(),
+        Some(1)
+    );
+}

@@ -305,6 +305,10 @@ impl SyncConn {
         if c.greeting.contains("[CAPABILITY") {
             // An IMAP server (csync §1.12): log in over IMAP and use SYNC* commands.
             c.imap_login(t)?;
+            if require_compress {
+                // 3.6 never compresses the IMAP flavour, so -z always fails there (§2.6).
+                return Err(SyncErr::CompressRequired(t.display.clone()));
+            }
             return Ok(c);
         }
         if !t.noauth {
@@ -444,7 +448,9 @@ impl SyncConn {
             }
         }
         if !caps.iter().any(|c| c == "X-REPLICATION") {
-            let _ = self.write_raw(b"Q01 LOGOUT\r\n").and_then(|()| self.flush());
+            let _ = self
+                .write_raw(b"Q01 LOGOUT\r\n")
+                .and_then(|()| self.flush());
             return Err(SyncErr::Protocol(
                 "the replica's IMAP server does not offer X-REPLICATION".into(),
             ));

@@ -305,9 +305,10 @@ pub enum CommandBody {
     MyRights(String),
     GetQuota(String),
     GetQuotaRoot(String),
+    /// `limits`: resource name (upper case) and limit, `None` for Cyrus's `-1` (unlimited).
     SetQuota {
         root: String,
-        limits: Vec<(String, u64)>,
+        limits: Vec<(String, Option<u64>)>,
     },
     GetMetadata {
         maxsize: Option<u64>,

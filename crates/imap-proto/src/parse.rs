@@ -1059,19 +1059,29 @@ fn body(c: &mut Cur<'_>, name: &str) -> R<CommandBody> {
         "SETQUOTA" => {
             let root = one_mailbox(c)?;
             c.sp()?;
+            let bad = || "Invalid quota list in Setquota".to_owned();
             let mut limits = Vec::new();
             if !c.eat(b'(') {
-                return Err("Invalid quota list".into());
+                return Err(bad());
             }
             if !c.eat(b')') {
                 loop {
-                    let res = c.atom()?.to_ascii_uppercase();
-                    c.sp()?;
-                    limits.push((res, c.number64()?));
+                    let res = c.atom().map_err(|_| bad())?.to_ascii_uppercase();
+                    c.sp().map_err(|_| bad())?;
+                    // RFC 2087 limits are >= 0; Cyrus also takes -1 for "unlimited".
+                    let limit = if c.eat(b'-') {
+                        if c.number64().map_err(|_| bad())? != 1 {
+                            return Err(bad());
+                        }
+                        None
+                    } else {
+                        Some(c.number64().map_err(|_| bad())?)
+                    };
+                    limits.push((res, limit));
                     if c.eat(b')') {
                         break;
                     }
-                    c.sp()?;
+                    c.sp().map_err(|_| bad())?;
                 }
             }
             B::SetQuota { root, limits }
@@ -1341,6 +1351,18 @@ mod tests {
         );
         assert_eq!(bad("a LOGIN {10}\r\nabc"), "Invalid literal");
         assert_eq!(bad("a SEARCH FROB"), "Invalid Search criteria");
+        assert_eq!(
+            p("a SETQUOTA user/x (STORAGE 10 MESSAGE -1)"),
+            CommandBody::SetQuota {
+                root: "user/x".into(),
+                limits: vec![("STORAGE".into(), Some(10)), ("MESSAGE".into(), None)]
+            }
+        );
+        // cyradm 3.6 writes `(STORAGE 100MESSAGE 50 )`; Cyrus refuses it the same way.
+        assert_eq!(
+            bad("5 SETQUOTA user/dan (STORAGE 100MESSAGE 50 )"),
+            "Invalid quota list in Setquota"
+        );
         assert!(parse_command(b"").is_err());
         assert!(parse_command(b"\r\n").is_err());
         let deep = format!("a SEARCH {}ALL{}", "(".repeat(100), ")".repeat(100));

@@ -2194,7 +2194,7 @@ impl Session {
         ok()
     }
 
-    async fn setquota(&mut self, external: &str, limits: &[(String, u64)]) -> Reply {
+    async fn setquota(&mut self, external: &str, limits: &[(String, Option<u64>)]) -> Reply {
         if !self.is_admin() {
             return no(DENIED);
         }
@@ -2213,11 +2213,11 @@ impl Session {
         let mut q = QuotaLimits::default();
         for (res, v) in limits {
             match res.as_str() {
-                "STORAGE" => q.storage = Some(*v),
-                "MESSAGE" => q.message = Some(*v),
-                "X-ANNOTATION-STORAGE" | "ANNOTATION-STORAGE" => q.annotation_storage = Some(*v),
-                "X-NUM-FOLDERS" | "MAILBOX" => q.num_folders = Some(*v),
-                _ => return Reply::Bad("Invalid quota resource".into()),
+                "STORAGE" => q.storage = *v,
+                "MESSAGE" => q.message = *v,
+                "X-ANNOTATION-STORAGE" | "ANNOTATION-STORAGE" => q.annotation_storage = *v,
+                "X-NUM-FOLDERS" | "MAILBOX" => q.num_folders = *v,
+                _ => return no("Unsupported quota resource"),
             }
         }
         match self.st(move |s| s.set_quota(&root, q, None)).await {

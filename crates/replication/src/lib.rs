@@ -25,6 +25,6 @@
 //!   matter in this flavour).
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod server;
 pub mod stage;
-pub mod client;

@@ -7,22 +7,26 @@
 //!
 //! Must not: touch files or know about userids; plaintext "hashes" are never compared.
 //!
-//! Parameters for new hashes are the OWASP minimum for argon2id (m = 19 MiB, t = 2, p = 1):
-//! about 20–40 ms per login on current hardware, small enough that a burst of IMAP logins
-//! does not starve the server, large enough to make offline guessing expensive. Verification
-//! always uses the parameters recorded in the stored PHC string, so raising them later only
-//! affects passwords set afterwards.
+//! Parameters for new hashes are one of OWASP's equivalent argon2id minimums, the one with the
+//! least memory (m = 7 MiB, t = 5, p = 1): about 20–40 ms per login on current hardware, small
+//! enough that a burst of IMAP logins does not starve the server, large enough to make offline
+//! guessing expensive — and it keeps a server's peak memory low (the 19 MiB variant alone
+//! exceeded sync_server's whole memory budget). Verification always uses the parameters
+//! recorded in the stored PHC string, so changing them only affects passwords set afterwards.
+//!
+//! At most [`MAX_CONCURRENT_ARGON2`] argon2 computations run at once per process (the others
+//! wait), so a burst of logins costs bounded memory rather than one buffer per login.
 
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, OnceLock};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-/// Argon2 memory cost for new hashes, in KiB (19 MiB, OWASP minimum for argon2id).
-pub const ARGON2_M_COST_KIB: u32 = 19 * 1024;
+/// Argon2 memory cost for new hashes, in KiB (7 MiB; OWASP's m=7 MiB, t=5 argon2id setting).
+pub const ARGON2_M_COST_KIB: u32 = 7 * 1024;
 /// Argon2 iteration count for new hashes.
-pub const ARGON2_T_COST: u32 = 2;
+pub const ARGON2_T_COST: u32 = 5;
 /// Argon2 parallelism for new hashes.
 pub const ARGON2_P_COST: u32 = 1;
 
@@ -85,6 +89,33 @@ impl HashScheme {
     }
 }
 
+/// How many argon2 computations may run at once in one process.
+pub const MAX_CONCURRENT_ARGON2: usize = 2;
+
+/// A counting gate around argon2: its memory (m KiB per computation) is the largest single
+/// allocation a login makes.
+fn with_argon2_permit<T>(f: impl FnOnce() -> T) -> T {
+    static GATE: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+    let (lock, cvar) = &GATE;
+    {
+        let mut running = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while *running >= MAX_CONCURRENT_ARGON2 {
+            running = cvar.wait(running).unwrap_or_else(|p| p.into_inner());
+        }
+        *running += 1;
+    }
+    struct Release<'a>(&'a Mutex<usize>, &'a Condvar);
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            let mut running = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            *running -= 1;
+            self.1.notify_one();
+        }
+    }
+    let _release = Release(lock, cvar);
+    f()
+}
+
 fn argon2_for_new_hashes() -> Result<Argon2<'static>, HashError> {
     let params = Params::new(ARGON2_M_COST_KIB, ARGON2_T_COST, ARGON2_P_COST, None)
         .map_err(|e| HashError::Hashing(e.to_string()))?;
@@ -94,8 +125,8 @@ fn argon2_for_new_hashes() -> Result<Argon2<'static>, HashError> {
 /// Hash a new password with argon2id and a fresh random salt; returns the PHC string.
 pub fn hash_password(password: &[u8]) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut OsRng);
-    let hash = argon2_for_new_hashes()?
-        .hash_password(password, &salt)
+    let argon2 = argon2_for_new_hashes()?;
+    let hash = with_argon2_permit(|| argon2.hash_password(password, &salt))
         .map_err(|e| HashError::Hashing(e.to_string()))?;
     Ok(hash.to_string())
 }
@@ -140,7 +171,7 @@ pub fn verify_password(password: &[u8], stored: &str) -> Result<bool, HashError>
             validate_stored_hash(stored)?;
             let parsed = PasswordHash::new(stored).map_err(|e| malformed(e.to_string()))?;
             // `Argon2::default()` takes algorithm, version and costs from the PHC string.
-            match Argon2::default().verify_password(password, &parsed) {
+            match with_argon2_permit(|| Argon2::default().verify_password(password, &parsed)) {
                 Ok(()) => Ok(true),
                 Err(argon2::password_hash::Error::Password) => Ok(false),
                 Err(e) => Err(malformed(e.to_string())),
@@ -188,6 +219,30 @@ pub fn dummy_verify(password: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn argon2_gate_bounds_concurrency() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NOW: AtomicUsize = AtomicUsize::new(0);
+        static MAX: AtomicUsize = AtomicUsize::new(0);
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    with_argon2_permit(|| {
+                        let n = NOW.fetch_add(1, Ordering::SeqCst) + 1;
+                        MAX.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        NOW.fetch_sub(1, Ordering::SeqCst);
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let max = MAX.load(Ordering::SeqCst);
+        assert!((1..=MAX_CONCURRENT_ARGON2).contains(&max), "{max}");
+    }
+
     /// `openssl passwd -6 -salt saltsaltsalt secret`
     const SHA512_SECRET: &str = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts.";
     /// `openssl passwd -5 -salt saltsalt secret`
@@ -196,7 +251,7 @@ mod tests {
     #[test]
     fn argon2_round_trip_with_documented_params() {
         let h = hash_password(b"hunter2").unwrap();
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(h.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{h}");
         assert!(verify_password(b"hunter2", &h).unwrap());
         assert!(!verify_password(b"hunter3", &h).unwrap());
         assert_eq!(validate_stored_hash(&h).unwrap(), HashScheme::Argon2);

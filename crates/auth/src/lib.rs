@@ -11,7 +11,7 @@
 //!
 //! * [`passwd`]: the text password file, by default `<configdirectory>/passwd`
 //!   ([`passwd::passwd_path`]; `sasl_sasldb_path` overrides it), managed with `saslpasswd2`.
-//! * [`hash`]: argon2id for new passwords (m = 19 MiB, t = 2, p = 1, the OWASP minimum);
+//! * [`hash`]: argon2id for new passwords (m = 7 MiB, t = 5, p = 1, an OWASP minimum);
 //!   SHA-512-crypt `$6$` and SHA-256-crypt `$5$` accepted when verifying imported users.
 //! * [`admins`]: [`Admins::parse`] / [`Admins::is_admin`].
 //! * [`sasl`]: [`ServerMechanism`], [`ClientMechanism`], mechanism lists, [`PasswordCheck`].

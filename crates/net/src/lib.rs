@@ -8,12 +8,14 @@
 //!
 //! The process model and the inherited-socket convention are in `docs/design/process-model.md`.
 
+mod alloc;
 mod args;
 mod conn;
 mod listener;
 mod serve;
 mod tls;
 
+pub use alloc::tune_allocator;
 pub use args::{ArgsError, DEFAULT_CONFIG, ServiceArgs, init_tracing};
 pub use conn::Conn;
 pub use listener::{LISTEN_FD_ENV, Listener};

@@ -270,7 +270,7 @@ fn sync_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) -> 
     ));
     rep.line(
         "| client → replica | compression | wall | client CPU | client peak RSS | replica \
-         sync_server CPU (processes) | replica peak RSS | bytes c→s / s→c (connections) | replica \
+         sync_server CPU (processes) | replica peak RSS (after login) | bytes c→s / s→c (connections) | replica \
          check |",
     );
     rep.line("|---|---|---|---|---|---|---|---|---|");
@@ -285,7 +285,11 @@ fn sync_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) -> 
             mib(r.full.client.maxrss_kib),
             r.full.server.cpu,
             r.full.server.procs,
-            mib(r.full.server.hwm_kib),
+            format!(
+                "{} ({})",
+                mib(r.full.server.hwm_kib),
+                mib(r.full.server.hwm_late_kib)
+            ),
             mb(r.full.wire.c2s),
             mb(r.full.wire.s2c),
             r.full.wire.conns,
@@ -566,7 +570,10 @@ fn serve_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) ->
              every body SHA-1'd and compared with the corpus. PEEK runs 3 times; then `BODY[]` \
              twice (the first sets `\\Seen` on every message).\n",
         );
-        rep.line("| server | item | wall per run | MB/s | imapd CPU (all runs) | imapd peak RSS |");
+        rep.line(
+            "| server | item | wall per run | MB/s | imapd CPU (all runs) | imapd RSS before → \
+             peak |",
+        );
         rep.line("|---|---|---|---|---|---|");
         let mut best = Vec::new();
         for (item, runs) in [("BODY.PEEK[]", 3usize), ("BODY[]", 2)] {
@@ -587,7 +594,11 @@ fn serve_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) ->
                             walls.join(", "),
                             r.bytes as f64 / 1e6 / min,
                             r.server.cpu,
-                            mib(r.server.hwm_kib)
+                            format!(
+                                "{} → {}",
+                                mib(r.server.rss_start_kib),
+                                mib(r.server.hwm_kib)
+                            )
                         ));
                         best.push((side, item, min));
                     }

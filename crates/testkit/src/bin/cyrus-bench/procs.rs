@@ -99,8 +99,24 @@ pub(crate) struct Usage {
     pub(crate) cpu: f64,
     /// Largest VmHWM of any of them, KiB (reset at the start for processes that already ran).
     pub(crate) hwm_kib: u64,
+    /// Largest VmHWM after [`Watch::reset_peak_after`] fired (0 if it did not), KiB.
+    pub(crate) hwm_late_kib: u64,
+    /// Largest VmRSS when the watch started, KiB.
+    pub(crate) rss_start_kib: u64,
     /// How many processes matched.
     pub(crate) procs: usize,
+}
+
+/// VmRSS of `pid`, KiB.
+fn rss(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Polls matching processes every 10 ms until [`Watch::finish`]. Processes that exist when the
@@ -111,6 +127,9 @@ pub(crate) struct Usage {
 pub(crate) struct Watch {
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<HashMap<i32, (f64, Sample)>>>,
+    rss_start_kib: u64,
+    /// Peak RSS per process since the late reset (None until it fires).
+    late: Arc<Mutex<Option<HashMap<i32, u64>>>>,
     handle: Option<std::thread::JoinHandle<()>>,
     select: Select,
 }
@@ -118,7 +137,9 @@ pub(crate) struct Watch {
 impl Watch {
     pub(crate) fn start(select: Select) -> Watch {
         let seen: Arc<Mutex<HashMap<i32, (f64, Sample)>>> = Arc::default();
+        let mut rss_start_kib = 0;
         for (pid, s) in select.scan() {
+            rss_start_kib = rss_start_kib.max(rss(pid));
             let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
             let hwm = read(pid).map(|r| r.2.hwm_kib).unwrap_or(s.hwm_kib);
             if let Ok(mut m) = seen.lock() {
@@ -135,11 +156,13 @@ impl Watch {
             }
         }
         let stop = Arc::new(AtomicBool::new(false));
+        let late: Arc<Mutex<Option<HashMap<i32, u64>>>> = Arc::default();
         let handle = {
-            let (stop, seen, select) = (stop.clone(), seen.clone(), select.clone());
+            let (stop, seen, select, late) =
+                (stop.clone(), seen.clone(), select.clone(), late.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    Self::poll(&select, &seen);
+                    Self::poll(&select, &seen, &late);
                     std::thread::sleep(Duration::from_millis(10));
                 }
             })
@@ -147,13 +170,45 @@ impl Watch {
         Watch {
             stop,
             seen,
+            rss_start_kib,
+            late,
             handle: Some(handle),
             select,
         }
     }
 
-    fn poll(select: &Select, seen: &Mutex<HashMap<i32, (f64, Sample)>>) {
+    /// After `delay` (on a thread), resets the peak-RSS counter of every matching process and
+    /// tracks the peak from then on separately: the peak of the data phase, without the login
+    /// (our password check, argon2id with m = 19 MiB, is a short spike at the start).
+    pub(crate) fn reset_peak_after(&self, delay: Duration) {
+        let (late, select) = (self.late.clone(), self.select.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let mut m = HashMap::new();
+            for (pid, _) in select.scan() {
+                let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+                m.insert(pid, read(pid).map(|r| r.2.hwm_kib).unwrap_or(0));
+            }
+            if let Ok(mut l) = late.lock() {
+                *l = Some(m);
+            }
+        });
+    }
+
+    fn poll(
+        select: &Select,
+        seen: &Mutex<HashMap<i32, (f64, Sample)>>,
+        late: &Mutex<Option<HashMap<i32, u64>>>,
+    ) {
         let now = select.scan();
+        if let Ok(mut l) = late.lock()
+            && let Some(l) = l.as_mut()
+        {
+            for (pid, s) in &now {
+                let e = l.entry(*pid).or_insert(0);
+                *e = (*e).max(s.hwm_kib);
+            }
+        }
         if let Ok(mut m) = seen.lock() {
             for (pid, s) in now {
                 let e = m.entry(pid).or_insert((0.0, Sample::default()));
@@ -164,7 +219,7 @@ impl Watch {
     }
 
     pub(crate) fn finish(mut self) -> Usage {
-        Self::poll(&self.select, &self.seen);
+        Self::poll(&self.select, &self.seen, &self.late);
         self.stop.store(true, Ordering::Relaxed);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
@@ -173,6 +228,13 @@ impl Watch {
         Usage {
             cpu: m.values().map(|(base, s)| s.cpu - base).sum(),
             hwm_kib: m.values().map(|(_, s)| s.hwm_kib).max().unwrap_or(0),
+            hwm_late_kib: self
+                .late
+                .lock()
+                .ok()
+                .and_then(|l| l.as_ref().and_then(|l| l.values().copied().max()))
+                .unwrap_or(0),
+            rss_start_kib: self.rss_start_kib,
             procs: m.len(),
         }
     }

@@ -63,6 +63,8 @@ pub(crate) async fn lmtp_bench(
         ppid: master_pid,
         comm: "lmtpd".into(),
     });
+    let strace = std::env::var_os("BENCH_STRACE")
+        .map(|out| crate::procs::strace_child(master_pid, "lmtpd", std::path::PathBuf::from(out)));
     let t0 = Instant::now();
     let mut expect = vec![0u64; users.len()];
     for (i, m) in msgs.iter().enumerate() {
@@ -76,6 +78,9 @@ pub(crate) async fn lmtp_bench(
     }
     let wall = t0.elapsed().as_secs_f64();
     let server = watch.finish();
+    if let Some(s) = strace {
+        s.finish();
+    }
     for (k, u) in users.iter().enumerate() {
         let mut c = ImapClient::proxy_to(imap, u, ADMIN, ADMIN_PW).await?;
         let now = c

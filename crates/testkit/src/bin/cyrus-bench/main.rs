@@ -276,7 +276,7 @@ fn sync_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) -> 
     rep.line("|---|---|---|---|---|---|---|---|---|");
     for r in &results {
         rep.line(format!(
-            "| {} → {} | {} | {:.2} s | {:.2} s | {} | {:.2} s ({}) | {} | {} / {} ({}) | {} |",
+            "| {} → {} | {} | {:.2} s | {:.2} s | {} | {:.2} s ({}) | {} ({}) | {} / {} ({}) | {} |",
             r.client.name(),
             r.server.name(),
             r.compress.name(),
@@ -285,11 +285,8 @@ fn sync_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) -> 
             mib(r.full.client.maxrss_kib),
             r.full.server.cpu,
             r.full.server.procs,
-            format!(
-                "{} ({})",
-                mib(r.full.server.hwm_kib),
-                mib(r.full.server.hwm_late_kib)
-            ),
+            mib(r.full.server.hwm_kib),
+            mib(r.full.server.hwm_late_kib),
             mb(r.full.wire.c2s),
             mb(r.full.wire.s2c),
             r.full.wire.conns,
@@ -588,17 +585,14 @@ fn serve_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) ->
                             r.walls.iter().map(|w| format!("{w:.3} s")).collect();
                         let min = r.walls.iter().copied().fold(f64::INFINITY, f64::min);
                         rep.line(format!(
-                            "| {} | {} | {} | {:.0} | {:.2} s | {} |",
+                            "| {} | {} | {} | {:.0} | {:.2} s | {} → {} |",
                             side.name(),
                             item,
                             walls.join(", "),
                             r.bytes as f64 / 1e6 / min,
                             r.server.cpu,
-                            format!(
-                                "{} → {}",
-                                mib(r.server.rss_start_kib),
-                                mib(r.server.hwm_kib)
-                            )
+                            mib(r.server.rss_start_kib),
+                            mib(r.server.hwm_kib)
                         ));
                         best.push((side, item, min));
                     }

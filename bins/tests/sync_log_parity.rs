@@ -34,6 +34,8 @@ const MSG3: &[u8] =
 Date: Mon, 02 Jan 2023 10:02:00 +0000\r\nMessage-ID: <three@example.com>\r\n\r\nthird body\r\n";
 const MSG5: &[u8] = b"From: sender@example.com\r\nTo: alice@example.com\r\nSubject: five\r\n\
 Date: Mon, 02 Jan 2023 10:04:00 +0000\r\nMessage-ID: <five@example.com>\r\n\r\nfifth body\r\n";
+const MSG6: &[u8] = b"From: sender@example.com\r\nTo: alice@example.com\r\nSubject: six\r\n\
+Date: Mon, 02 Jan 2023 10:05:00 +0000\r\nMessage-ID: <six@example.com>\r\n\r\nsixth body\r\n";
 const MSG4: &[u8] = b"From: alice@example.com\r\nTo: alice@example.com\r\nSubject: appended\r\n\
 Date: Mon, 02 Jan 2023 10:03:00 +0000\r\nMessage-ID: <four@example.com>\r\n\r\nappended body\r\n";
 
@@ -320,6 +322,24 @@ async fn delayed_scenario(side: &mut Side) -> Vec<Step> {
         let mut c = user(side, "bob").await?;
         c.select("Other Users/alice/Archive").await?;
         c.uid_move("3", "INBOX").await?;
+        c.logout().await
+    });
+    step!("LMTP to alice (new mail nobody has seen)", {
+        testkit::lmtp::deliver_ok(side.lmtp, "sender@example.com", &["alice"], MSG6).await
+    });
+    step!("alice POP3 DELE the new message + QUIT", {
+        let mut p = support::Pop3::login(side.pop3, "alice", "pw").await?;
+        let list = p.cmd_multi("LIST").await?;
+        let Some(last) = list.last().and_then(|l| l.split(' ').next()) else {
+            anyhow::bail!("empty maildrop");
+        };
+        let last = last.to_owned();
+        p.cmd(&format!("DELE {last}")).await?;
+        p.quit().await
+    });
+    step!("alice SELECT INBOX (new mail already expunged)", {
+        let mut c = user(side, "alice").await?;
+        c.select("INBOX").await?;
         c.logout().await
     });
     step!("admin CREATE shared mailbox", {

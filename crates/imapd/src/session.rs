@@ -1480,7 +1480,9 @@ impl Session {
             sel.msgs.push(Msg { rec, recent });
         }
         sel.msgs.sort_by_key(Msg::uid);
-        if !readonly && owner && header.last_uid.0 > header.recentuid.0 {
+        // Only a live message above the mark makes Cyrus move it (index_refresh_locked sets
+        // seen_dirty for newly seen, unexpunged records only).
+        if !readonly && owner && !sel.recent.is_empty() {
             let n2 = name.clone();
             let last = header.last_uid;
             let now = self.srv.store.now();

@@ -183,6 +183,15 @@ pub struct ListOptions {
     pub extended: bool,
 }
 
+/// One message of APPEND (RFC 3501 §6.3.11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendMessage {
+    pub flags: Vec<String>,
+    /// INTERNALDATE as a Unix time.
+    pub date: Option<i64>,
+    pub message: Vec<u8>,
+}
+
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
@@ -240,11 +249,10 @@ pub enum CommandBody {
         mailbox: String,
         items: Vec<StatusItem>,
     },
+    /// APPEND, with MULTIAPPEND's further messages (RFC 3502) in `messages`.
     Append {
         mailbox: String,
-        flags: Vec<String>,
-        date: Option<i64>,
-        message: Vec<u8>,
+        messages: Vec<AppendMessage>,
     },
     Check,
     Close,

@@ -810,30 +810,36 @@ fn parse_list(c: &mut Cur<'_>) -> R<CommandBody> {
 fn parse_append(c: &mut Cur<'_>) -> R<CommandBody> {
     c.sp()?;
     let mailbox = c.mailbox()?;
-    c.sp()?;
-    let mut flags = Vec::new();
-    if c.peek() == Some(b'(') {
-        flags = c.flag_list()?;
-        c.sp()?;
+    let mut messages = Vec::new();
+    // MULTIAPPEND (RFC 3502): further `[flags] [date] literal` groups follow.
+    while c.eat(b' ') {
+        let mut flags = Vec::new();
+        if c.peek() == Some(b'(') {
+            flags = c.flag_list()?;
+            c.sp()?;
+        }
+        let mut date = None;
+        if c.peek() == Some(b'"') {
+            let d = c.quoted()?;
+            date = Some(parse_date_time(&d).ok_or("Invalid date-time")?);
+            c.sp()?;
+        }
+        // RFC 3516 literal8 `~{n}` is accepted as a plain literal.
+        c.eat(b'~');
+        if c.peek() != Some(b'{') {
+            return Err("Missing required argument to Append".into());
+        }
+        let message = c.literal()?;
+        messages.push(AppendMessage {
+            flags,
+            date,
+            message,
+        });
     }
-    let mut date = None;
-    if c.peek() == Some(b'"') {
-        let d = c.quoted()?;
-        date = Some(parse_date_time(&d).ok_or("Invalid date-time")?);
-        c.sp()?;
-    }
-    // RFC 3516 literal8 `~{n}` is accepted as a plain literal.
-    c.eat(b'~');
-    if c.peek() != Some(b'{') {
+    if messages.is_empty() {
         return Err("Missing required argument to Append".into());
     }
-    let message = c.literal()?;
-    Ok(CommandBody::Append {
-        mailbox,
-        flags,
-        date,
-        message,
-    })
+    Ok(CommandBody::Append { mailbox, messages })
 }
 
 fn body(c: &mut Cur<'_>, name: &str) -> R<CommandBody> {
@@ -1314,20 +1320,19 @@ mod tests {
 
     #[test]
     fn append_and_list() {
-        let CommandBody::Append {
-            mailbox,
-            flags,
-            date,
-            message,
-        } = p("a APPEND INBOX (\\Seen) \" 1-Jan-2024 12:00:00 +0100\" {3+}\r\nabc\r\n")
+        let CommandBody::Append { mailbox, messages } =
+            p("a APPEND INBOX (\\Seen) \" 1-Jan-2024 12:00:00 +0100\" {3+}\r\nabc {2+}\r\nde\r\n")
         else {
             panic!()
         };
+        assert_eq!(mailbox, "INBOX");
+        assert_eq!(messages.len(), 2);
         assert_eq!(
-            (mailbox.as_str(), flags.len(), message.as_slice()),
-            ("INBOX", 1, &b"abc"[..])
+            (messages[0].flags.len(), messages[0].message.as_slice()),
+            (1, &b"abc"[..])
         );
-        assert_eq!(date, Some(1_704_106_800));
+        assert_eq!(messages[0].date, Some(1_704_106_800));
+        assert_eq!(messages[1].message, b"de");
         let CommandBody::List {
             options, patterns, ..
         } = p("a LIST (SUBSCRIBED) \"\" (\"*\" %) RETURN (CHILDREN STATUS (MESSAGES UNSEEN))")

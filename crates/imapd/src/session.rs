@@ -493,12 +493,7 @@ impl Session {
                 self.list(&reference, &[pattern], options, true).await
             }
             B::Status { mailbox, items } => self.status_cmd(&mailbox, &items).await,
-            B::Append {
-                mailbox,
-                flags,
-                date,
-                message,
-            } => self.append(&mailbox, flags, date, message).await,
+            B::Append { mailbox, messages } => self.append(&mailbox, messages).await,
             B::Close => {
                 if let Some(sel) = &self.sel
                     && !sel.readonly
@@ -743,6 +738,7 @@ impl Session {
                 "STATUS=SIZE",
                 "UIDPLUS",
                 "UNSELECT",
+                "MULTIAPPEND",
                 "DIGEST=SHA1",
                 "XLIST",
             ]);
@@ -1315,54 +1311,34 @@ impl Session {
         Ok(())
     }
 
-    async fn append(
-        &mut self,
-        external: &str,
-        flags: Vec<String>,
+    /// The append options for one message's flags and date, and whether the (non-owner)
+    /// user asked for \Seen. Flags the user may not set are dropped, as Cyrus does.
+    fn append_options(
+        &self,
+        flags: &[String],
         date: Option<i64>,
-        message: Vec<u8>,
-    ) -> Reply {
-        let (name, entry) = match self.entry_with(external, 'i', true).await {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
-        let mut message = message;
-        if message.is_empty() {
-            return no("Message contains no data");
-        }
-        if let Err(text) =
-            crate::append_check::check(&mut message, self.srv.reject8bit, self.srv.munge8bit)
-        {
-            return no(text);
-        }
-        if let Err(r) = self.check_quota(&name, message.len() as u64, 1).await {
-            return r;
-        }
-        let rights = self.rights(&entry);
-        let owner = self.owns(&name);
+        rights: Rights,
+        owner: bool,
+    ) -> Result<(AppendOptions, bool), Reply> {
         let mut opts = AppendOptions {
             internaldate: date,
             ..Default::default()
         };
         let mut want_seen = false;
-        for f in &flags {
+        for f in flags {
             if f.eq_ignore_ascii_case("\\Recent") {
                 continue;
             }
             if f.starts_with('\\') {
                 let mut tmp = SystemFlags::default();
                 if !tmp.set_by_name(f, true) {
-                    return Reply::Bad("Invalid flag name".into());
+                    return Err(Reply::Bad("Invalid flag name".into()));
                 }
                 if tmp.seen {
                     want_seen = rights.has('s');
-                    if !owner {
-                        continue;
-                    }
+                    continue;
                 }
-                if (tmp.deleted && !rights.has('t'))
-                    || (!tmp.seen && !tmp.deleted && !rights.has('w'))
-                {
+                if (tmp.deleted && !rights.has('t')) || (!tmp.deleted && !rights.has('w')) {
                     continue;
                 }
                 opts.flags.set_by_name(f, true);
@@ -1371,10 +1347,41 @@ impl Session {
                 opts.user_flags.push(f.clone());
             }
         }
-        if !owner {
-            opts.flags.seen = false;
-        } else {
-            opts.flags.seen = want_seen;
+        opts.flags.seen = owner && want_seen;
+        Ok((opts, want_seen && !owner))
+    }
+
+    /// APPEND and MULTIAPPEND (RFC 3502: all messages or none, in one transaction).
+    async fn append(&mut self, external: &str, messages: Vec<imap_proto::AppendMessage>) -> Reply {
+        let (name, entry) = match self.entry_with(external, 'i', true).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        let rights = self.rights(&entry);
+        let owner = self.owns(&name);
+        let mut items: Vec<(Vec<u8>, AppendOptions)> = Vec::with_capacity(messages.len());
+        let mut seen_wanted: Vec<bool> = Vec::with_capacity(messages.len());
+        let mut total = 0u64;
+        for m in messages {
+            let mut message = m.message;
+            if message.is_empty() {
+                return no("Message contains no data");
+            }
+            if let Err(text) =
+                crate::append_check::check(&mut message, self.srv.reject8bit, self.srv.munge8bit)
+            {
+                return no(text);
+            }
+            let (opts, seen) = match self.append_options(&m.flags, m.date, rights, owner) {
+                Ok(x) => x,
+                Err(r) => return r,
+            };
+            total += message.len() as u64;
+            items.push((message, opts));
+            seen_wanted.push(seen);
+        }
+        if let Err(r) = self.check_quota(&name, total, items.len() as u64).await {
+            return r;
         }
         let partition = entry
             .partition
@@ -1383,18 +1390,29 @@ impl Session {
         let n2 = name.clone();
         let r = self
             .st(move |s| {
-                let staged = s.stage_bytes(&partition, &message)?;
-                s.append(&n2, &staged, &opts)
+                let mut staged = Vec::with_capacity(items.len());
+                for (bytes, opts) in items {
+                    staged.push((s.stage_bytes(&partition, &bytes)?, opts));
+                }
+                let refs: Vec<(&mailstore::StagedBody, AppendOptions)> =
+                    staged.iter().map(|(b, o)| (b, o.clone())).collect();
+                s.append_batch(&n2, &refs)
             })
             .await;
         let appended = match r {
             Ok(a) => a,
             Err(e) => return store_reply(&e),
         };
-        if !owner && want_seen {
+        let new_seen: Vec<u32> = appended
+            .iter()
+            .zip(&seen_wanted)
+            .filter(|(_, w)| **w)
+            .map(|(a, _)| a.uid.0)
+            .collect();
+        if !new_seen.is_empty() {
             let mut set = self.seen_set_for(&name, &entry).await.unwrap_or_default();
-            set.insert(appended.uid.0);
-            // Cyrus (append_commit) adds the UID to the seen list but leaves LASTUID, the
+            set.extend(new_seen);
+            // Cyrus (append_commit) adds the UIDs to the seen list but leaves LASTUID, the
             // reader's \Recent mark, alone.
             let last = self.seen_lastuid(&entry).await;
             self.save_seen(&name, entry.uniqueid.as_str(), &set, last)
@@ -1403,10 +1421,12 @@ impl Session {
         if self.sel.as_ref().is_some_and(|s| s.name == name) {
             self.refresh(false).await;
         }
+        let uids: Vec<u32> = appended.iter().map(|a| a.uid.0).collect();
         Reply::Ok(
             Some(format!(
                 "APPENDUID {} {}",
-                entry.uidvalidity.0, appended.uid.0
+                entry.uidvalidity.0,
+                compact_list(&uids)
             )),
             "Completed".into(),
         )

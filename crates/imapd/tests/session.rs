@@ -465,3 +465,23 @@ async fn standard_namespace_with_dots() {
     assert_eq!(r[0], "* LIST (\\HasChildren) \".\" user.alice\r\n");
     assert_eq!(r[1], "* LIST (\\HasNoChildren) \".\" user.alice.Sub\r\n");
 }
+
+#[tokio::test]
+async fn multiappend_is_atomic() {
+    let (_d, mut admin, srv) = setup().await;
+    admin.cmd("LOGIN admin secret").await;
+    admin.cmd("CREATE user/alice").await;
+    let mut c = login(&srv, "alice", "pw").await;
+    let r = c
+        .cmd("APPEND INBOX (\\Seen) {14+}\r\nSubject: a\r\n\r\n (\\Flagged) {14+}\r\nSubject: b\r\n\r\n")
+        .await;
+    assert!(r.last().unwrap().starts_with("t OK [APPENDUID "), "{r:?}");
+    assert!(r.last().unwrap().contains(" 1:2] "), "{r:?}");
+    // A bad second message refuses both.
+    let r = c
+        .cmd("APPEND INBOX {14+}\r\nSubject: c\r\n\r\n {9+}\r\nbad\nline\n")
+        .await;
+    assert_eq!(r, ["t NO Message contains bare newlines\r\n"]);
+    let r = c.cmd("STATUS INBOX (MESSAGES UNSEEN)").await;
+    assert_eq!(r[0], "* STATUS INBOX (MESSAGES 2 UNSEEN 1)\r\n");
+}

@@ -364,3 +364,57 @@ fn lmtptest_delivers() {
         assert!(s.contains("\r\nSubject: lmtptest\r\n") && s.ends_with("\r\n\r\nhello\r\n"));
     }
 }
+
+#[test]
+fn starttls_then_auth_and_deliver() {
+    let env = env_with_users();
+    env.add_user("admin", "adminpw");
+    let cert = env.root().join("cert.pem");
+    let key = env.root().join("key.pem");
+    let Ok(st) = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+        ])
+        .arg("/CN=test-server")
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+    else {
+        eprintln!("openssl not available; skipping");
+        return;
+    };
+    assert!(st.status.success());
+    let mut text = std::fs::read_to_string(&env.conf).unwrap();
+    text = text.replace("allowplaintext: yes", "allowplaintext: no");
+    text.push_str(&format!(
+        "tls_server_cert: {}\ntls_server_key: {}\n",
+        cert.display(),
+        key.display()
+    ));
+    std::fs::write(&env.conf, text).unwrap();
+    let srv = env.spawn(LMTPD, &[]);
+    let out = python(
+        r#"
+import smtplib, ssl, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = smtplib.LMTP(host, int(port))
+s.ehlo("tls.example")
+print(s.has_extn("starttls"), s.has_extn("auth"))
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+print(s.starttls(context=ctx)[0])
+s.ehlo("tls.example")
+print(s.has_extn("starttls"), s.esmtp_features.get("auth"))
+print(s.login("admin", "adminpw")[0])
+print(s.sendmail("a@b", ["alice"], b"Subject: tls\r\n\r\nsecret\r\n"))
+s.quit()
+"#,
+        &[&srv.addr],
+    );
+    assert_eq!(out, "True False\n220\nFalse  PLAIN LOGIN\n235\n{}\n");
+    let m = String::from_utf8(messages(&env.store(), "user.alice")[0].clone()).unwrap();
+    assert!(m.contains(") with LMTPSA;\r\n"), "{m}");
+}

@@ -19,7 +19,8 @@ fuzz_target!(|data: &[u8]| {
     // Every line of the input as a command.
     for line in data.split(|&b| b == b'\n') {
         match parse_command(line, Some(1 << 20)) {
-            Command::Mail(Some(Err(r))) | Command::Rcpt(Err(r)) => check_reply(&r),
+            Command::Mail(Some(Err(e))) => check_reply(&e.reply),
+            Command::Rcpt(Err(r)) => check_reply(&r),
             Command::Rcpt(Ok(rcpt)) => {
                 let _ = resolve(&rcpt.address, &AddressRules::default());
                 let _ = resolve(
@@ -68,7 +69,11 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |k| k + 1);
-        let last: Vec<u8> = used[start..].iter().copied().filter(|&b| b != b'\r').collect();
+        let last: Vec<u8> = used[start..]
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\r')
+            .collect();
         assert_eq!(last, b".\n");
         for (k, &b) in out.iter().enumerate() {
             if b == b'\n' {

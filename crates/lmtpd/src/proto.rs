@@ -161,6 +161,15 @@ pub struct MailFrom {
     pub auth: Option<String>,
 }
 
+/// A refused `MAIL FROM:` line. Cyrus records the reverse path before it looks at the
+/// parameters, so when the address parsed, the transaction is open despite the error (a
+/// second MAIL then gets `503 5.5.1 Nested MAIL command`, RCPT is accepted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailError {
+    pub return_path: Option<String>,
+    pub reply: Reply,
+}
+
 /// A parsed `RCPT TO:` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RcptTo {
@@ -177,7 +186,7 @@ pub enum Command {
     Lhlo(String),
     /// Any line starting with `m`/`M` (Cyrus checks authentication before anything else):
     /// `None` when it is not `MAIL ...` at all.
-    Mail(Option<Result<MailFrom, Reply>>),
+    Mail(Option<Result<MailFrom, MailError>>),
     Rcpt(Result<RcptTo, Reply>),
     Data,
     Rset,
@@ -371,13 +380,29 @@ fn parse_auth_eq(s: &[u8]) -> (Option<String>, usize) {
 }
 
 /// The part of a `MAIL ` line after `MAIL `.
-fn parse_mail_from(rest: &[u8], max_size: Option<u64>) -> Result<MailFrom, Reply> {
-    use replies::*;
+fn parse_mail_from(rest: &[u8], max_size: Option<u64>) -> Result<MailFrom, MailError> {
+    let no_path = |r: &str| MailError {
+        return_path: None,
+        reply: Reply::new(r),
+    };
     if !starts_with_ci(rest, b"from:") {
-        return Err(Reply::new(PARAM_SYNTAX));
+        return Err(no_path(replies::PARAM_SYNTAX));
     }
     let s = &rest[5..];
-    let (path, used) = parse_addr(s).ok_or_else(|| Reply::new(PARAM_SYNTAX))?;
+    let (path, used) = parse_addr(s).ok_or_else(|| no_path(replies::PARAM_SYNTAX))?;
+    mail_params(s, used, max_size, path.clone()).map_err(|reply| MailError {
+        return_path: Some(path),
+        reply,
+    })
+}
+
+fn mail_params(
+    s: &[u8],
+    used: usize,
+    max_size: Option<u64>,
+    path: String,
+) -> Result<MailFrom, Reply> {
+    use replies::*;
     let mut out = MailFrom {
         return_path: path,
         ..MailFrom::default()
@@ -485,7 +510,7 @@ mod tests {
 
     fn mail(line: &str) -> Result<MailFrom, Reply> {
         match parse_command(line.as_bytes(), Some(1000)) {
-            Command::Mail(Some(r)) => r,
+            Command::Mail(Some(r)) => r.map_err(|e| e.reply),
             other => panic!("{other:?}"),
         }
     }
@@ -572,6 +597,19 @@ mod tests {
             mail("MAIL FROM:<\"a b\"@c>").unwrap().return_path,
             "\"a b\"@c"
         );
+    }
+
+    #[test]
+    fn mail_error_keeps_the_path() {
+        let Command::Mail(Some(Err(e))) = parse_command(b"MAIL FROM:<a@b> SIZE=9999", Some(10))
+        else {
+            panic!()
+        };
+        assert_eq!(e.return_path.as_deref(), Some("a@b"));
+        let Command::Mail(Some(Err(e))) = parse_command(b"MAIL FROM:a@b", None) else {
+            panic!()
+        };
+        assert_eq!(e.return_path, None);
     }
 
     #[test]

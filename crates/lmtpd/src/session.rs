@@ -253,7 +253,16 @@ impl Session {
                 match m {
                     None => self.reply(replies::SYNTAX_ERROR),
                     Some(_) if self.txn.mail.is_some() => self.reply(replies::NESTED_MAIL),
-                    Some(Err(r)) => self.reply(r.0),
+                    Some(Err(e)) => {
+                        // Cyrus keeps the reverse path even when a parameter is refused.
+                        if let Some(return_path) = e.return_path {
+                            self.txn.mail = Some(proto::MailFrom {
+                                return_path,
+                                ..proto::MailFrom::default()
+                            });
+                        }
+                        self.reply(e.reply.0);
+                    }
                     Some(Ok(from)) => {
                         self.txn.mail = Some(from);
                         self.reply(replies::MAIL_OK);

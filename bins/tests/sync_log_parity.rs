@@ -348,6 +348,24 @@ async fn delayed_scenario(side: &mut Side) -> Vec<Step> {
         a.setacl("pub", "anyone", "lrsp").await?;
         a.logout().await
     });
+    step!("LMTP to the shared mailbox (+pub)", {
+        testkit::lmtp::deliver_ok(side.lmtp, "sender@example.com", &["+pub"], MSG6).await
+    });
+    step!(
+        "admin SETQUOTA user/bob tiny, LMTP to bob (not over yet: accepted)",
+        {
+            let mut a = admin(side).await?;
+            a.setquota("user/bob", &[("STORAGE", 1)]).await?;
+            a.logout().await?;
+            let big = [MSG5, &[b'x'; 4096][..]].concat();
+            testkit::lmtp::deliver_ok(side.lmtp, "sender@example.com", &["bob"], &big).await
+        }
+    );
+    step!("LMTP to bob over quota (refused: nothing logged)", {
+        let r = testkit::lmtp::deliver(side.lmtp, "sender@example.com", &["bob"], MSG6).await?;
+        anyhow::ensure!(!r[0].delivered(), "{r:?}");
+        Ok(())
+    });
     step!("admin SETQUOTA user/alice/Archive (nested root)", {
         let mut a = admin(side).await?;
         a.setquota("user/alice/Archive", &[("STORAGE", 5_000)])

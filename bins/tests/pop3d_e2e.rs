@@ -366,3 +366,42 @@ p.quit()
     );
     assert_eq!(out, "b'+OK test-server Cyrus POP3'\nFalse True\n3\n");
 }
+
+#[test]
+fn popuseimapflags_sets_seen_and_hides_deleted() {
+    let env = env_with_mail("popuseimapflags: yes");
+    let store = env.store();
+    let inbox = MboxName::new("user.alice").unwrap();
+    let change = mailstore::FlagChange {
+        system: mailstore::SystemFlags {
+            deleted: true,
+            ..Default::default()
+        },
+        user: vec![],
+    };
+    store
+        .store_flags(
+            &inbox,
+            &[types::Uid(2)],
+            mailstore::FlagOp::Add,
+            &change,
+            None,
+        )
+        .unwrap();
+    let srv = env.spawn(POP3D, &[]);
+    let mut c = Client::connect(&srv.addr);
+    c.line();
+    c.cmd("USER alice");
+    assert!(c.cmd("PASS alicepw").starts_with("+OK"));
+    assert_eq!(c.cmd("STAT"), format!("+OK 2 {}\r\n", M1.len() + M3.len()));
+    c.send(b"RETR 1\r\n");
+    while c.line() != ".\r\n" {}
+    assert_eq!(c.cmd("QUIT"), "+OK\r\n");
+    let recs = store.records(&inbox).unwrap();
+    assert!(recs[0].flags.seen);
+    assert!(!recs[2].flags.seen);
+    assert!(
+        !recs[1].expunged,
+        "a \\Deleted message hidden from POP is not expunged"
+    );
+}

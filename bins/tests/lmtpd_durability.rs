@@ -142,7 +142,7 @@ fn hundred_recipients_one_body_per_user_fsynced_before_ack() {
     let first = store.records(&MboxName::new("user.u000").unwrap()).unwrap()[0].guid;
     for u in &users {
         let recs = store
-            .records(&MboxName::new(&format!("user.{u}")).unwrap())
+            .records(&MboxName::new(format!("user.{u}")).unwrap())
             .unwrap();
         assert_eq!(recs.len(), 1, "{u}");
         assert_eq!(recs[0].guid, first);

@@ -172,32 +172,33 @@ fn raw_errors_and_auth() {
     let srv = env.spawn(POP3D, &[]);
     let mut c = Client::connect(&srv.addr);
     c.line();
-    let mut cmd = |l: &str| c.cmd(l);
-    assert_eq!(cmd("STAT"), "-ERR Unrecognized command\r\n");
-    assert_eq!(cmd("APOP alice 0123"), "-ERR Unrecognized command\r\n");
-    assert_eq!(cmd("PASS x"), "-ERR [AUTH] Must give USER command\r\n");
-    assert_eq!(cmd("USER"), "-ERR Missing argument\r\n");
-    assert_eq!(cmd("LIST "), "-ERR Syntax error\r\n");
-    assert_eq!(cmd("CAPA x"), "-ERR Unexpected extra argument\r\n");
-    assert_eq!(cmd("USER alice"), "+OK Name is a valid mailbox\r\n");
-    assert_eq!(cmd("USER alice"), "-ERR [AUTH] Must give PASS command\r\n");
-    assert_eq!(cmd("PASS wrong"), "-ERR [AUTH] Invalid login\r\n");
+    assert_eq!(c.cmd("STAT"), "-ERR Unrecognized command\r\n");
+    assert_eq!(c.cmd("APOP alice 0123"), "-ERR Unrecognized command\r\n");
+    assert_eq!(c.cmd("PASS x"), "-ERR [AUTH] Must give USER command\r\n");
+    assert_eq!(c.cmd("USER"), "-ERR Missing argument\r\n");
+    assert_eq!(c.cmd("LIST "), "-ERR Syntax error\r\n");
+    assert_eq!(c.cmd("CAPA x"), "-ERR Unexpected extra argument\r\n");
+    assert_eq!(c.cmd("USER alice"), "+OK Name is a valid mailbox\r\n");
     assert_eq!(
-        cmd("AUTH FOO"),
+        c.cmd("USER alice"),
+        "-ERR [AUTH] Must give PASS command\r\n"
+    );
+    assert_eq!(c.cmd("PASS wrong"), "-ERR [AUTH] Invalid login\r\n");
+    assert_eq!(
+        c.cmd("AUTH FOO"),
         "-ERR [AUTH] authenticating: no mechanism available\r\n"
     );
-    assert_eq!(cmd("AUTH LOGIN"), "+ VXNlcm5hbWU6\r\n");
-    assert_eq!(cmd("*"), "-ERR [AUTH] Client canceled authentication\r\n");
+    assert_eq!(c.cmd("AUTH LOGIN"), "+ VXNlcm5hbWU6\r\n");
+    assert_eq!(c.cmd("*"), "-ERR [AUTH] Client canceled authentication\r\n");
     assert_eq!(
-        cmd("AUTH PLAIN !!!"),
+        c.cmd("AUTH PLAIN !!!"),
         "-ERR [AUTH] authenticating: bad protocol / cancel\r\n"
     );
     // "\0alice\0wrong"
     assert_eq!(
-        cmd("AUTH PLAIN AGFsaWNlAHdyb25n"),
+        c.cmd("AUTH PLAIN AGFsaWNlAHdyb25n"),
         "-ERR [AUTH] authenticating: authentication failure\r\n"
     );
-    drop(cmd);
     c.send(b"AUTH\r\n");
     assert_eq!(c.line(), "+OK List of supported mechanisms follows\r\n");
     assert_eq!(c.line(), "PLAIN\r\n");
@@ -210,24 +211,23 @@ fn raw_errors_and_auth() {
         r.starts_with("+OK Mailbox locked and ready SESSIONID=<"),
         "{r}"
     );
-    let mut cmd = |l: &str| c.cmd(l);
-    assert_eq!(cmd("USER bob"), "-ERR Unrecognized command\r\n");
-    assert_eq!(cmd("STLS"), "-ERR Unrecognized command\r\n");
-    assert_eq!(cmd("LIST x"), "-ERR Not a number\r\n");
-    assert_eq!(cmd("LIST 1 2"), "-ERR Unexpected extra argument\r\n");
-    assert_eq!(cmd("LIST 0"), "-ERR No such message\r\n");
-    assert_eq!(cmd("RETR"), "-ERR Missing argument\r\n");
-    assert_eq!(cmd("DELE"), "-ERR Missing argument\r\n");
-    assert_eq!(cmd("TOP 1"), "-ERR Missing argument\r\n");
-    assert_eq!(cmd("TOP 1 x"), "-ERR Invalid number of lines\r\n");
-    assert_eq!(cmd("TOP 1 -1"), "-ERR Invalid number of lines\r\n");
-    assert_eq!(cmd("TOP 1 2 3"), "-ERR Unexpected extra argument\r\n");
-    assert_eq!(cmd("NOOP x"), "-ERR Unexpected extra argument\r\n");
-    assert_eq!(cmd("RSET x"), "-ERR Unexpected extra argument\r\n");
-    assert_eq!(cmd("LAST"), "-ERR Unrecognized command\r\n");
-    assert_eq!(cmd("UIDL 99999999999"), "-ERR Not a number\r\n");
-    assert_eq!(cmd("QUIT now"), "-ERR Unexpected extra argument\r\n");
-    assert_eq!(cmd("quit"), "+OK\r\n");
+    assert_eq!(c.cmd("USER bob"), "-ERR Unrecognized command\r\n");
+    assert_eq!(c.cmd("STLS"), "-ERR Unrecognized command\r\n");
+    assert_eq!(c.cmd("LIST x"), "-ERR Not a number\r\n");
+    assert_eq!(c.cmd("LIST 1 2"), "-ERR Unexpected extra argument\r\n");
+    assert_eq!(c.cmd("LIST 0"), "-ERR No such message\r\n");
+    assert_eq!(c.cmd("RETR"), "-ERR Missing argument\r\n");
+    assert_eq!(c.cmd("DELE"), "-ERR Missing argument\r\n");
+    assert_eq!(c.cmd("TOP 1"), "-ERR Missing argument\r\n");
+    assert_eq!(c.cmd("TOP 1 x"), "-ERR Invalid number of lines\r\n");
+    assert_eq!(c.cmd("TOP 1 -1"), "-ERR Invalid number of lines\r\n");
+    assert_eq!(c.cmd("TOP 1 2 3"), "-ERR Unexpected extra argument\r\n");
+    assert_eq!(c.cmd("NOOP x"), "-ERR Unexpected extra argument\r\n");
+    assert_eq!(c.cmd("RSET x"), "-ERR Unexpected extra argument\r\n");
+    assert_eq!(c.cmd("LAST"), "-ERR Unrecognized command\r\n");
+    assert_eq!(c.cmd("UIDL 99999999999"), "-ERR Not a number\r\n");
+    assert_eq!(c.cmd("QUIT now"), "-ERR Unexpected extra argument\r\n");
+    assert_eq!(c.cmd("quit"), "+OK\r\n");
 
     // A user without a mailbox.
     env.add_user("carol", "carolpw");

@@ -1,7 +1,7 @@
 //! Shared set-up for the lmtpd/pop3d end-to-end tests: a temporary configdirectory and
 //! partition, users in the password file (through the `auth` library), mailboxes (through the
 //! mailstore), and the server binaries on free loopback ports, killed when dropped.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -81,23 +81,45 @@ impl Env {
             .collect()
     }
 
-    /// Start `bin` (`lmtpd`/`pop3d` path) on a free port with extra flags.
+    /// Start `bin` (`lmtpd`/`pop3d` path) on a kernel-chosen loopback port with extra flags;
+    /// the port is read from the server's "listening on" log line (no port races).
     pub fn spawn(&self, bin: &str, flags: &[&str]) -> Server {
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
-        let mut server = self.spawn_at(bin, &addr, flags);
-        let t = Instant::now();
-        while TcpStream::connect(&addr).is_err() {
-            if let Some(st) = server.child.try_wait().unwrap() {
-                panic!("{bin} exited: {st}");
+        let mut child = Command::new(bin)
+            .arg("-C")
+            .arg(&self.conf)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(flags)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut addr = None;
+        let mut line = String::new();
+        while addr.is_none() {
+            line.clear();
+            if err.read_line(&mut line).unwrap() == 0 {
+                let st = child.wait().unwrap();
+                panic!("{bin} exited before listening: {st}");
             }
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "{addr} never came up"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+            eprint!("{line}");
+            if let Some(i) = line.find("listening on ") {
+                addr = Some(line[i + "listening on ".len()..].trim().to_owned());
+            }
         }
-        server
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut l = String::new();
+            while err.read_line(&mut l).map(|n| n > 0).unwrap_or(false) {
+                eprint!("{l}");
+                l.clear();
+            }
+        });
+        let addr = addr.unwrap();
+        wait_tcp(&addr);
+        Server { child, addr }
     }
 
     pub fn spawn_at(&self, bin: &str, listen: &str, flags: &[&str]) -> Server {

@@ -418,3 +418,44 @@ s.quit()
     let m = String::from_utf8(messages(&env.store(), "user.alice")[0].clone()).unwrap();
     assert!(m.contains(") with LMTPSA;\r\n"), "{m}");
 }
+
+#[test]
+fn shared_mailbox_needs_post_right() {
+    let env = env_with_users();
+    env.create(&["shared", "shared.closed", "hidden"]);
+    let store = env.store();
+    for (name, acl) in [
+        ("shared", "anyone\tp\t"),
+        ("shared.closed", "anyone\tlr\t"),
+        ("hidden", "admin\tlrswipkxtecdan\t"),
+    ] {
+        store
+            .set_acl(&types::MboxName::new(name).unwrap(), acl)
+            .unwrap();
+    }
+    let srv = env.spawn(LMTPD, &["-a"]);
+    let mut c = Client::connect(&srv.addr);
+    c.line();
+    c.cmd("LHLO x");
+    c.cmd("MAIL FROM:<a@b>");
+    assert_eq!(c.cmd("RCPT TO:<+shared>"), "250 2.1.5 ok\r\n");
+    assert_eq!(
+        c.cmd("RCPT TO:<+shared/closed>"),
+        "550-You do not have permission to post a message to this mailbox.\r\n\
+         550-Please contact the owner of this mailbox in order to submit\r\n\
+         550-your message, or postmaster if you believe you\r\n\
+         550-received this message in error.\r\n\
+         550 5.7.1 Permission denied\r\n"
+    );
+    assert!(
+        c.cmd("RCPT TO:<+hidden>")
+            .ends_with("550 5.1.1 User unknown\r\n")
+    );
+    c.cmd("DATA");
+    assert!(
+        c.cmd("Subject: s\r\n\r\nx\r\n.")
+            .starts_with("250 2.1.5 Success")
+    );
+    assert_eq!(messages(&env.store(), "shared").len(), 1);
+    assert!(env.sync_log().contains(&"APPEND shared".to_owned()));
+}

@@ -372,7 +372,11 @@ impl Session {
     }
 
     /// Write a chunk to the staging file on a blocking thread.
-    async fn write_body(w: BodyWriter, buf: Vec<u8>) -> (BodyWriter, Vec<u8>, std::io::Result<()>) {
+    /// The writer comes back unless the blocking task itself failed.
+    async fn write_body(
+        w: BodyWriter,
+        buf: Vec<u8>,
+    ) -> (Option<BodyWriter>, Vec<u8>, std::io::Result<()>) {
         match tokio::task::spawn_blocking(move || {
             let mut w = w;
             let r = w.write_all(&buf);
@@ -380,8 +384,14 @@ impl Session {
         })
         .await
         {
-            Ok(v) => v,
-            Err(e) => panic!("body write task failed: {e}"),
+            Ok((w, buf, r)) => (Some(w), buf, r),
+            Err(e) => (
+                None,
+                Vec::new(),
+                Err(std::io::Error::other(format!(
+                    "body write task failed: {e}"
+                ))),
+            ),
         }
     }
 
@@ -541,7 +551,7 @@ impl Session {
         if let Some(w) = writer.take() {
             let (w, mut buf, r) = Session::write_body(w, out).await;
             match r {
-                Ok(()) => *writer = Some(w),
+                Ok(()) => *writer = w,
                 Err(e) => *io_error = Some(e),
             }
             buf.clear();

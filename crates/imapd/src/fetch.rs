@@ -95,6 +95,44 @@ fn section_data(out: &mut Vec<u8>, data: Option<&[u8]>) {
     }
 }
 
+/// The part a BINARY section path names (RFC 3516): numbers index a multipart's parts, or go
+/// through an encapsulated message; a leaf part is its own part 1.
+fn part_at<'a>(root: &'a message::BodyPart, path: &[u32]) -> Option<&'a message::BodyPart> {
+    let mut node = root;
+    for &n in path {
+        let idx = usize::try_from(n).ok()?.checked_sub(1)?;
+        let container = match &node.message {
+            Some(m) if node.parts.is_empty() => m.as_ref(),
+            _ => node,
+        };
+        node = if container.parts.is_empty() {
+            if idx == 0 { container } else { return None }
+        } else {
+            container.parts.get(idx)?
+        };
+    }
+    Some(node)
+}
+
+/// BINARY[path]: the part's content with its Content-Transfer-Encoding removed; `None` when
+/// the part does not exist or its encoding is unknown (NIL).
+fn binary(msg: &message::Message, raw: &[u8], path: &[u32]) -> Option<Vec<u8>> {
+    if path.is_empty() {
+        return Some(raw.to_vec());
+    }
+    let part = part_at(msg.root(), path)?;
+    let end = part
+        .content_offset
+        .saturating_add(part.content_size)
+        .min(raw.len());
+    let content = raw.get(part.content_offset.min(end)..end)?;
+    let enc = message::decode::TransferEncoding::from_header(part.encoding.as_deref());
+    if enc == message::decode::TransferEncoding::Unknown {
+        return None;
+    }
+    Some(message::decode::decode_transfer(content, enc).into_owned())
+}
+
 fn item_rank(a: &FetchAtt) -> u8 {
     match a {
         FetchAtt::Flags => 0,
@@ -341,29 +379,25 @@ impl Session {
                             }
                             None => v.extend_from_slice(format!("BINARY[{label}] ").as_bytes()),
                         }
-                        let sec = message::Section {
-                            part: part.clone(),
-                            text: None,
-                        };
                         if let (Some(p), Some(r)) = (&parsed, &raw) {
-                            let d = p.section(r, &sec);
-                            let d = match (d, partial) {
-                                (Some(d), Some((s, n))) => {
-                                    Some(d.partial(u64::from(*s), u64::from(*n)))
+                            let d = binary(p, r, part).map(|d| match partial {
+                                Some((s, n)) => {
+                                    let rg = message::section::partial_range(
+                                        d.len(),
+                                        u64::from(*s),
+                                        u64::from(*n),
+                                    );
+                                    d[rg].to_vec()
                                 }
-                                (d, _) => d,
-                            };
-                            section_data(&mut v, d.as_ref().map(|d| d.bytes(r)));
+                                None => d,
+                            });
+                            section_data(&mut v, d.as_deref());
                         }
                     }
                     FetchAtt::BinarySize(part) => {
                         let label: Vec<String> = part.iter().map(u32::to_string).collect();
-                        let sec = message::Section {
-                            part: part.clone(),
-                            text: None,
-                        };
                         let n = match (&parsed, &raw) {
-                            (Some(p), Some(r)) => p.section(r, &sec).map(|d| d.len()).unwrap_or(0),
+                            (Some(p), Some(r)) => binary(p, r, part).map(|d| d.len()).unwrap_or(0),
                             _ => 0,
                         };
                         v.extend_from_slice(

@@ -739,6 +739,7 @@ impl Session {
                 "UIDPLUS",
                 "UNSELECT",
                 "MULTIAPPEND",
+                "BINARY",
                 "DIGEST=SHA1",
                 "XLIST",
             ]);
@@ -987,6 +988,14 @@ impl Session {
         };
         if entry.mbtype.intermediate {
             return no(NONEXISTENT);
+        }
+        // Cyrus checks the ACL's `x` for admins too (mboxlist_[delayed_]deletemailbox with
+        // CHECKACL: "Permission denied"); only `DELETED.…` copies go without it.
+        if self.is_admin()
+            && !self.rights(&entry).has('x')
+            && !name.is_deleted_copy(&self.srv.store.config().names)
+        {
+            return no(DENIED);
         }
         if self.sel.as_ref().is_some_and(|s| s.name == name) {
             self.sel = None;

@@ -485,3 +485,41 @@ async fn multiappend_is_atomic() {
     let r = c.cmd("STATUS INBOX (MESSAGES UNSEEN)").await;
     assert_eq!(r[0], "* STATUS INBOX (MESSAGES 2 UNSEEN 1)\r\n");
 }
+
+#[tokio::test]
+async fn binary_fetch_decodes_parts() {
+    let (_d, mut admin, srv) = setup().await;
+    admin.cmd("LOGIN admin secret").await;
+    admin.cmd("CREATE user/alice").await;
+    let mut c = login(&srv, "alice", "pw").await;
+    let msg = "Subject: b\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n\
+               Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+               caf=C3=A9\r\n--XX\r\nContent-Type: application/octet-stream\r\n\
+               Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--XX--\r\n";
+    let r = c
+        .cmd(&format!("APPEND INBOX {{{}+}}\r\n{msg}", msg.len()))
+        .await;
+    assert!(r[0].starts_with("t OK [APPENDUID"), "{r:?}");
+    c.cmd("SELECT INBOX").await;
+    let r = c.cmd("FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[2])").await;
+    assert_eq!(r[0], "* 1 FETCH (BINARY[1] {5}\r\n", "{r:?}");
+    assert_eq!(r[1], "café BINARY.SIZE[2] 3)\r\n", "{r:?}");
+    c.conn
+        .write_all(b"t FETCH 1 (BINARY.PEEK[2])\r\n")
+        .await
+        .unwrap();
+    assert_eq!(c.line().await, "* 1 FETCH (BINARY[2] ~{3}\r\n");
+    let mut rest = std::mem::take(&mut c.buf);
+    while !rest.ends_with(b"t OK Completed\r\n") {
+        let mut b = [0u8; 64];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), c.conn.read(&mut b))
+            .await
+            .expect("answer in time")
+            .unwrap();
+        assert!(n > 0);
+        rest.extend_from_slice(&b[..n]);
+    }
+    assert!(rest.starts_with(b"\x00\x01\x02)\r\n"), "{rest:?}");
+    let r = c.cmd("FETCH 1 (BINARY.PEEK[9])").await;
+    assert_eq!(r[0], "* 1 FETCH (BINARY[9] NIL)\r\n");
+}

@@ -44,6 +44,9 @@ pub struct Server {
     pub servername: String,
     pub tls: Option<net::TlsAcceptor>,
     pub limits: FrameLimits,
+    /// Autologout after this long without a command (`timeout`, Cyrus's default 32 minutes,
+    /// never under 30 as RFC 3501 §5.4 asks).
+    pub autologout: Duration,
     /// How often IDLE looks for changes.
     pub idle_poll: Duration,
     pub id_response: bool,
@@ -125,6 +128,9 @@ impl Server {
             servername,
             tls,
             limits,
+            autologout: conf
+                .duration(Opt::Timeout)
+                .max(Duration::from_secs(30 * 60)),
             idle_poll: Duration::from_secs(1),
             id_response: conf.switch(Opt::Imapidresponse),
             owner_rights: conf
@@ -157,6 +163,7 @@ impl Server {
             servername: "localhost".into(),
             tls: None,
             limits: FrameLimits::default(),
+            autologout: Duration::from_secs(32 * 60),
             idle_poll: Duration::from_millis(200),
             id_response: true,
             owner_rights: "lkxan".into(),

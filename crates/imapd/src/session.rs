@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use auth::sasl::{AuthContext, server_mechanisms};
 use auth::{ServerMechanism, Step};
@@ -29,8 +28,6 @@ use crate::Server;
 use crate::acl::{self, Rights};
 use crate::selected::{Msg, Selected};
 
-/// Autologout after this long without a command (Cyrus `timeout`, 30 minutes).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Longest AUTHENTICATE continuation or IDLE line.
 const MAX_AUX_LINE: usize = 16 * 1024;
 
@@ -194,7 +191,7 @@ impl Session {
 
     async fn fill(&mut self) -> io::Result<bool> {
         let mut buf = [0u8; 16 * 1024];
-        let n = tokio::time::timeout(IDLE_TIMEOUT, self.conn.read(&mut buf))
+        let n = tokio::time::timeout(self.srv.autologout, self.conn.read(&mut buf))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "autologout"))??;
         if n == 0 {

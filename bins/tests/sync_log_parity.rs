@@ -399,6 +399,11 @@ async fn delayed_scenario(side: &mut Side) -> Vec<Step> {
         a.delete(&name).await?;
         a.logout().await
     });
+    step!("admin DELETE user/bob without x (refused)", {
+        let mut a = admin(side).await?;
+        a.delete("user/bob").await?;
+        a.logout().await
+    });
     step!("admin SETACL user/bob admin x", {
         let mut a = admin(side).await?;
         a.setacl("user/bob", "admin", "lrswipkxtecda").await?;

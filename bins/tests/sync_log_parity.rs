@@ -399,6 +399,14 @@ async fn delayed_scenario(side: &mut Side) -> Vec<Step> {
         a.delete(&name).await?;
         a.logout().await
     });
+    step!(
+        "admin RENAME user/alice user/zed (refused: allowusermoves off)",
+        {
+            let mut a = admin(side).await?;
+            a.rename("user/alice", "user/zed").await?;
+            a.logout().await
+        }
+    );
     step!("admin DELETE user/bob without x (refused)", {
         let mut a = admin(side).await?;
         a.delete("user/bob").await?;
@@ -519,11 +527,11 @@ fn print_steps(label: &str, steps: &[Step]) {
     }
 }
 
-async fn run(delete_mode: &str, scenario: ScenarioFn) {
-    let mut cyrus = Side::cyrus(delete_mode).unwrap();
+async fn run(delete_mode: &str, extra: &[(&str, &str)], scenario: ScenarioFn) {
+    let mut cyrus = Side::cyrus(delete_mode, extra).unwrap();
     let c = scenario(&mut cyrus).await;
     drop(cyrus);
-    let mut ours = Side::ours(delete_mode).unwrap();
+    let mut ours = Side::ours(delete_mode, extra).unwrap();
     let o = scenario(&mut ours).await;
     drop(ours);
     print_steps("cyrus", &c);
@@ -545,7 +553,7 @@ async fn sync_log_parity_delayed_delete() {
     if testkit::skip_without_cyrus("sync_log_parity_delayed_delete") {
         return;
     }
-    run("delayed", |s| Box::pin(delayed_scenario(s))).await;
+    run("delayed", &[], |s| Box::pin(delayed_scenario(s))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -553,5 +561,8 @@ async fn sync_log_parity_immediate_delete() {
     if testkit::skip_without_cyrus("sync_log_parity_immediate_delete") {
         return;
     }
-    run("immediate", |s| Box::pin(immediate_scenario(s))).await;
+    run("immediate", &[("allowusermoves", "yes")], |s| {
+        Box::pin(immediate_scenario(s))
+    })
+    .await;
 }

@@ -73,12 +73,14 @@ fn free_port() -> u16 {
 
 impl Side {
     /// A standalone Cyrus 3.6.1 logging to the unnamed channel.
-    pub(crate) fn cyrus(delete_mode: &str) -> Result<Side> {
+    pub(crate) fn cyrus(delete_mode: &str, extra: &[(&str, &str)]) -> Result<Side> {
         let mut b = CyrusInstance::builder()
             .sieve(false)
             .conf("sync_log", "1")
-            .conf("delete_mode", delete_mode)
-            .conf("allowusermoves", "yes");
+            .conf("delete_mode", delete_mode);
+        for (k, v) in extra {
+            b = b.conf(k, v);
+        }
         for u in USERS {
             b = b.user(u, "pw");
         }
@@ -101,20 +103,20 @@ impl Side {
     }
 
     /// Our imapd, lmtpd (`-a`) and pop3d on one configuration like the Cyrus one.
-    pub(crate) fn ours(delete_mode: &str) -> Result<Side> {
+    pub(crate) fn ours(delete_mode: &str, extra: &[(&str, &str)]) -> Result<Side> {
         let dir = tempfile::tempdir()?;
         let root = dir.path();
         std::fs::create_dir_all(root.join("config"))?;
         std::fs::create_dir_all(root.join("spool"))?;
         let conf = root.join("imapd.conf");
+        let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
         std::fs::write(
             &conf,
             format!(
                 "configdirectory: {r}/config\ndefaultpartition: default\n\
                  partition-default: {r}/spool\nservername: test-server\nadmins: admin\n\
                  allowplaintext: yes\nsync_log: 1\naltnamespace: yes\nunixhierarchysep: yes\n\
-                 virtdomains: off\nfailedloginpause: 0\ndelete_mode: {delete_mode}\n\
-                 allowusermoves: yes\n",
+                 virtdomains: off\nfailedloginpause: 0\ndelete_mode: {delete_mode}\n{extra}",
                 r = root.display()
             ),
         )?;

@@ -63,6 +63,8 @@ pub struct Server {
     pub replication: Option<Arc<replication::server::ServerOptions>>,
     /// `delete_mode: delayed` (Cyrus's default): DELETE renames into `DELETED.…`.
     pub delete_delayed: bool,
+    /// `allowusermoves`: an admin may rename a user (`RENAME user/a user/b`).
+    pub allow_user_moves: bool,
 }
 
 impl std::fmt::Debug for Server {
@@ -143,6 +145,7 @@ impl Server {
             munge8bit: conf.switch(Opt::Munge8bit),
             replication: Some(replication),
             delete_delayed: conf.string(Opt::DeleteMode) != Some("immediate"),
+            allow_user_moves: conf.switch(Opt::Allowusermoves),
         })
     }
 
@@ -173,6 +176,7 @@ impl Server {
             munge8bit: true,
             replication: None,
             delete_delayed: false,
+            allow_user_moves: true,
         }
     }
 }

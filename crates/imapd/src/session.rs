@@ -1046,6 +1046,11 @@ impl Session {
         if old.is_user_inbox() && !self.is_admin() {
             return no(DENIED);
         }
+        // Cyrus (mboxlist_renamemailbox): a user's INBOX may only become another user's
+        // INBOX, and only with `allowusermoves: yes`.
+        if old.is_user_inbox() && (!new.is_user_inbox() || !self.srv.allow_user_moves) {
+            return no("Operation is not supported on mailbox");
+        }
         if !self.is_admin() {
             if new.parent().is_none() || new.is_user_inbox() {
                 return no(DENIED);

@@ -112,3 +112,64 @@ fn bench_full_sync_into_cyrus() {
     let d = dump(&r);
     assert_eq!(d.message_count(), users * msgs);
 }
+
+#[test]
+#[ignore = "benchmark"]
+fn bench_rolling_lag_into_cyrus() {
+    if skip_without_cyrus("bench_rolling_lag_into_cyrus") {
+        return;
+    }
+    let r = CyrusInstance::builder()
+        .replica()
+        .user("lag", "pw")
+        .start()
+        .unwrap();
+    let m = Master::new(&cyrus_target(&r), "");
+    m.create("user.lag");
+    let bin = std::env::var("SYNC_CLIENT_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_sync_client").to_owned());
+    let mut child = std::process::Command::new(&bin)
+        .arg("-C")
+        .arg(&m.conf)
+        .arg("-R")
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut lags = Vec::new();
+    rt.block_on(async {
+        let mut c = testkit::ImapClient::proxy_to(r.imap_addr(), "lag", "admin", "adminpw")
+            .await
+            .unwrap();
+        // Wait for the INBOX to arrive.
+        let start = Instant::now();
+        while c.status("INBOX", "MESSAGES").await.is_err() {
+            assert!(start.elapsed().as_secs() < 30, "INBOX never arrived");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        for i in 0..20usize {
+            // Quiet for longer than the default 1 s interval, then one delivery.
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+            let t = Instant::now();
+            m.append("user.lag", &body(i), &[], None);
+            loop {
+                let s = c.status("INBOX", "MESSAGES").await.unwrap();
+                if s.get("MESSAGES").copied() == Some(i as u64 + 1) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            lags.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    lags.sort_by(|a, b| a.total_cmp(b));
+    eprintln!(
+        "rolling lag into Cyrus after a quiet second: median {:.1} ms, max {:.1} ms",
+        lags[lags.len() / 2],
+        lags[lags.len() - 1]
+    );
+}

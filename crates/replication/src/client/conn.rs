@@ -1,10 +1,18 @@
-//! The client end of one csync connection (csync §1): connect (TCP `host:port`, or a UNIX
-//! socket path), read the banner, AUTHENTICATE PLAIN, COMPRESS DEFLATE when offered, then send
-//! GET/APPLY/RESTART/NOOP/EXIT and collect `*` data lines up to the status line.
+//! The client end of one csync connection (csync §1): connect (TCP `host:port`, `/tls`,
+//! `/noauth`, or a UNIX socket path), read the banner, STARTTLS when no mechanism is usable in
+//! clear text (trust anchors from `tls_client_ca_file`), AUTHENTICATE PLAIN, COMPRESS DEFLATE
+//! whenever offered (`-z` makes it mandatory), then send GET/APPLY/RESTART/NOOP/EXIT and
+//! collect `*` data lines up to the status line. When the greeting is an IMAP one (`* OK
+//! [CAPABILITY …]`), it logs in over IMAP and speaks the IMAP flavour (tagged `SYNCGET`,
+//! `SYNCAPPLY`, `SYNCRESTART`, `LOGOUT`, csync §1.12) if `X-REPLICATION` is offered.
 //!
 //! Blocking I/O on purpose: a sync_client does one thing at a time, and a blocking writer lets
 //! file literals stream straight from the message file to the (possibly compressing) socket,
 //! so memory stays bounded whatever the message size.
+//!
+//! Differences from 3.6: the flavour is chosen from the greeting of the one configured port
+//! instead of trying the IMAP port first (`sync_try_imap` is not consulted, so no 10 s stall
+//! on a csync port); only PLAIN is implemented (inside TLS when the replica demands it).
 //!
 //! Owns: transport, framing, the verbose protocol copy on stderr (`-v -v`).
 //! Must not: decide what to sync, or touch the mailstore.

@@ -2,14 +2,20 @@
 //!
 //! Owns: connecting to a replica with Cyrus's retry loop, the per-user sync locks, and the
 //! one-shot modes (`-u`, `-m`, `-s`, `-A`); [`rolling`] owns `-r`/`-R`/`-1`/`-f`.
-//! [`engine`] holds the per-connection algorithms, [`meta`] the non-mailbox state,
-//! [`conn`] the wire.
+//! [`engine`] holds the per-connection algorithms (compare, reserve, upload, apply),
+//! [`meta`] the non-mailbox state, [`repair`] the full update / copy-back, [`conn`] the wire.
 //! Must not: parse command lines (bins/src/bin/sync_client.rs does) or write sync logs other
 //! than deferrals.
 //!
 //! Entry points for the binary: build a [`ClientConfig`], then call [`run_users`],
 //! [`run_mailboxes`], [`run_meta`], [`run_all`] or [`rolling::run`]; each returns the process
 //! exit status Cyrus would use.
+//!
+//! Deliberate differences from 3.6 (see also [`rolling`] and [`conn`]): `-o` really connects
+//! once (3.9+ behaviour); a per-user sync lock is a `flock` on
+//! `<configdirectory>/sync/lock/<replica>/<user>`; progress lines and errors go to
+//! stdout/stderr (tracing) instead of syslog; `-A`/`-u` show progress when stderr is a
+//! terminal; the sync cache (`sync_cache_db_path`) and SIEVE-MAILBOX mode are not used.
 
 pub mod conn;
 pub mod engine;

@@ -248,6 +248,8 @@ pub(crate) struct Timed {
     pub(crate) sys: f64,
     pub(crate) maxrss_kib: u64,
     pub(crate) status: Option<i32>,
+    /// Killed because nothing moved on the wire for a while (see [`run_timed`]).
+    pub(crate) stalled: bool,
     pub(crate) stdout: String,
     pub(crate) stderr: String,
 }
@@ -258,18 +260,23 @@ impl Timed {
     }
 }
 
-/// Runs `program args` under `/usr/bin/time` (as `uid:gid` if given), in `dir`.
+/// Runs `program args` under `/usr/bin/time` (as `uid:gid` if given), in `dir`. Every 100 ms
+/// `stalled()` is asked; when it says yes the program (the child of `time`) gets SIGTERM and
+/// the result has `stalled` set.
 pub(crate) fn run_timed(
     program: &Path,
     args: &[&str],
     ids: Option<(u32, u32)>,
     dir: &Path,
+    stalled: &mut dyn FnMut() -> bool,
 ) -> Result<Timed> {
     let tf = tempfile::Builder::new().prefix("bench-time-").tempfile()?;
     let tpath = tf.path().to_owned();
     if let Some((u, g)) = ids {
         std::os::unix::fs::chown(&tpath, Some(u), Some(g))?;
     }
+    let out_f = tempfile::tempfile()?;
+    let err_f = tempfile::tempfile()?;
     let mut c = Command::new("/usr/bin/time");
     c.arg("-f")
         .arg("%e %U %S %M")
@@ -279,15 +286,33 @@ pub(crate) fn run_timed(
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(out_f.try_clone()?)
+        .stderr(err_f.try_clone()?);
     if let Some((u, g)) = ids {
         c.uid(u).gid(g);
     }
     let t0 = Instant::now();
-    let out = c
-        .output()
+    let mut child = c
+        .spawn()
         .with_context(|| format!("running {}", program.display()))?;
+    let time_pid = child.id() as i32;
+    let mut was_stalled = false;
+    let status = loop {
+        if let Some(st) = child.try_wait()? {
+            break st;
+        }
+        if !was_stalled && stalled() {
+            was_stalled = true;
+            for pid in all_pids() {
+                if read(pid).is_some_and(|(ppid, _, _)| ppid == time_pid)
+                    && let Some(p) = rustix::process::Pid::from_raw(pid)
+                {
+                    let _ = rustix::process::kill_process(p, rustix::process::Signal::Term);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let wall = t0.elapsed().as_secs_f64();
     let t = std::fs::read_to_string(&tpath)?;
     // With a non-zero exit, time writes "Command exited with non-zero status N" first.
@@ -296,14 +321,22 @@ pub(crate) fn run_timed(
     if f.len() != 4 {
         bail!("unexpected /usr/bin/time output {t:?}");
     }
+    let slurp = |mut f: std::fs::File| {
+        use std::io::{Read as _, Seek as _};
+        let mut v = Vec::new();
+        let _ = f.seek(std::io::SeekFrom::Start(0));
+        let _ = f.read_to_end(&mut v);
+        String::from_utf8_lossy(&v).into_owned()
+    };
     Ok(Timed {
         wall,
         user: f[1].parse()?,
         sys: f[2].parse()?,
         maxrss_kib: f[3].parse()?,
-        status: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: status.code(),
+        stalled: was_stalled,
+        stdout: slurp(out_f),
+        stderr: slurp(err_f),
     })
 }
 

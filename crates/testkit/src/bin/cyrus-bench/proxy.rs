@@ -94,6 +94,12 @@ async fn relay(client: TcpStream, st: Arc<State>) -> anyhow::Result<()> {
     let (mut sr, mut sw) = server.into_split();
     let strip = st.strip_compress.load(Ordering::Relaxed);
     let st1 = st.clone();
+    // Diagnostics: BENCH_RECORD=DIR keeps each connection's client→server bytes.
+    let mut record = std::env::var_os("BENCH_RECORD").and_then(|d| {
+        let n = st.conns.load(Ordering::Relaxed);
+        let p = std::path::PathBuf::from(d).join(format!("c2s-{}-{n}", std::process::id()));
+        std::fs::File::create(p).ok()
+    });
     let up_task = tokio::spawn(async move {
         let mut buf = vec![0u8; 256 * 1024];
         loop {
@@ -101,6 +107,10 @@ async fn relay(client: TcpStream, st: Arc<State>) -> anyhow::Result<()> {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
+            if let Some(f) = record.as_mut() {
+                use std::io::Write as _;
+                let _ = f.write_all(&buf[..n]);
+            }
             if sw.write_all(&buf[..n]).await.is_err() {
                 break;
             }

@@ -131,6 +131,17 @@ fn client_run(
     let strace = std::env::var_os("BENCH_STRACE").map(|out| {
         crate::procs::strace_child(replica.master_pid(), "sync_server", PathBuf::from(out))
     });
+    // A session where no byte moves either way for 30 s is stuck: stop the client.
+    let mut last = (0u64, 0u64);
+    let mut since = std::time::Instant::now();
+    let mut stalled = || {
+        let c = proxy.counts();
+        if (c.c2s, c.s2c) != last {
+            last = (c.c2s, c.s2c);
+            since = std::time::Instant::now();
+        }
+        since.elapsed() > std::time::Duration::from_secs(30)
+    };
     let client = match master {
         MasterRef::Cyrus(c) => {
             let conf = c.imapd_conf();
@@ -141,13 +152,14 @@ fn client_run(
                 &a,
                 Some(cyrus_ids()?),
                 c.dir(),
+                &mut stalled,
             )?
         }
         MasterRef::Ours(o) => {
             let conf = o.conf.clone();
             let mut a = vec!["-C", conf.to_str().unwrap_or_default()];
             a.extend_from_slice(args);
-            run_timed(&o.sync_client(), &a, None, &o.root)?
+            run_timed(&o.sync_client(), &a, None, &o.root, &mut stalled)?
         }
     };
     // Let a server that is still finishing (Cyrus's exits after EXIT) be sampled once more.
@@ -157,6 +169,20 @@ fn client_run(
         s.finish();
     }
     let wire = proxy.counts();
+    if client.stalled {
+        bail!(
+            "sync_client {args:?} STALLED: no byte moved either way for 30 s after {} bytes \
+             client→server and {} server→client; stopped it (SIGTERM)\nstderr: {}",
+            wire.c2s,
+            wire.s2c,
+            client
+                .stderr
+                .lines()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join(" / ")
+        );
+    }
     if client.status != Some(0) {
         bail!(
             "sync_client {args:?} exited {:?}\nstdout: {}\nstderr: {}",

@@ -979,6 +979,21 @@ impl Session {
         if name.is_user_inbox() && !self.is_admin() {
             return no(DENIED);
         }
+        // Cyrus cmd_delete refuses a mailbox (or intermediate) with children before looking
+        // at rights; `DELETED.…` copies and user INBOXes are exempt.
+        if !name.is_user_inbox() && !name.is_deleted_copy(&self.srv.store.config().names) {
+            let n2 = name.clone();
+            let prefix = format!("{}.", name.as_str());
+            let found = self
+                .st(move |s| Ok((s.mailbox_entry(&n2)?, s.list_mailboxes(&prefix)?)))
+                .await;
+            if let Ok((Some(e), children)) = found
+                && !e.mbtype.deleted
+                && !children.is_empty()
+            {
+                return no_code("HASCHILDREN", "Mailbox has inferior hierarchical names");
+            }
+        }
         let (name, entry) = match self.entry_with(external, 'x', false).await {
             Ok(x) => x,
             Err(r) => return r,
@@ -1142,21 +1157,27 @@ impl Session {
     }
 
     async fn subscribe(&mut self, external: &str, on: bool) -> Reply {
+        // Cyrus cmd_changesub words failures "NO Subscribe: <error>" / "NO Unsubscribe: …".
+        let cmd = if on { "Subscribe" } else { "Unsubscribe" };
+        let named = |r: Reply| match r {
+            Reply::No(code, text) => Reply::No(code, format!("{cmd}: {text}")),
+            other => other,
+        };
         let name = if on {
             match self.entry_with(external, 'l', false).await {
                 Ok((n, _)) => n,
-                Err(r) => return r,
+                Err(r) => return named(r),
             }
         } else {
             match self.internal(external) {
                 Ok(n) => n,
-                Err(r) => return r,
+                Err(r) => return named(r),
             }
         };
         let userid = self.userid().to_owned();
         match self.st(move |s| s.set_subscribed(&userid, &name, on)).await {
             Ok(_) => ok(),
-            Err(e) => store_reply(&e),
+            Err(e) => named(store_reply(&e)),
         }
     }
 

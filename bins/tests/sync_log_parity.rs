@@ -8,8 +8,24 @@
 //! `DELETED.…` names becomes `<hex>`; the mailbox uniqueid of `SEEN` records is replaced by
 //! the first-seen ordinal (`<uid1>`, …) on each side, so both sides number them alike.
 //!
+//! A step whose client operations fail records `!error`, so a refusal must happen on both
+//! sides; when both refuse with different words the test prints a note.
+//!
 //! Accepted differences are listed in [`ACCEPTED`] with the reason they do not matter for
-//! replication.
+//! replication; there are none at present.
+//!
+//! What real Cyrus 3.6.1 logs that the spec (§4.3) does not spell out, all reproduced by our
+//! servers and checked here: an immediate delete is `UNMAILBOX x` then `MAILBOX x`; a new
+//! quota root logs `MAILBOX` for every mailbox it now governs (changing the limits of an
+//! existing root, or `SETQUOTA ()`, which keeps the root, logs `QUOTA` only); a non-owner's
+//! SELECT with unseen-by-them new mail, and every write of their seen state (STORE, FETCH
+//! BODY[], APPEND with \Seen), logs `SEEN user uniqueid` and `MAILBOX x`; the owner's SELECT
+//! logs `MAILBOX x` only when a live message is above RECENTUID; a rename never logs `APPEND`
+//! (uniqueid-addressed mailboxes are renamed in place, even into another user); a user rename
+//! ends with `UNUSER old`, `USER new`; a delayed user delete renames each mailbox into
+//! `DELETED.…` and ends with `UNUSER`; a Message-ID already delivered to a mailbox is
+//! suppressed (nothing logged). Not compared: `RENAME INBOX` (Cyrus 3.6.1's imapd drops the
+//! connection on it in this configuration).
 #![allow(clippy::unwrap_used)]
 
 #[path = "sync_log_parity_support/mod.rs"]

@@ -30,7 +30,9 @@ fn append(file: &str, line: &str) {
         .append(true)
         .open(file)
     {
-        let _ = writeln!(f, "{} {line}", std::process::id());
+        // One write(2) per line: with O_APPEND it cannot interleave with another process's
+        // line (a formatted `writeln!` may split into several writes).
+        let _ = f.write_all(format!("{} {line}\n", std::process::id()).as_bytes());
     }
 }
 

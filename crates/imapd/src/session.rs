@@ -740,8 +740,15 @@ impl Session {
                 "DIGEST=SHA1",
                 "XLIST",
             ]);
-            if self.is_admin() && self.srv.replication.is_some() {
+            if self.is_admin()
+                && let Some(r) = &self.srv.replication
+            {
                 c.push("X-REPLICATION");
+                // A 3.6 sync_client sends #sieve mailboxes (SIEVE-MAILBOX) only when it sees
+                // this; without it the scripts would not travel at all.
+                if r.offer_sieve_mailbox {
+                    c.push("X-SIEVE-MAILBOX");
+                }
             }
             if !self.conn.is_compressed() {
                 c.push("COMPRESS=DEFLATE");
@@ -1487,6 +1494,10 @@ impl Session {
             Ok(x) => x,
             Err(r) => return r,
         };
+        // Cyrus 3.6 cmd_select: only admins may open a delayed-delete copy.
+        if !self.is_admin() && name.is_deleted_copy(&self.srv.store.config().names) {
+            return no(NONEXISTENT);
+        }
         let n2 = name.clone();
         let loaded = self
             .st(move |s| Ok((s.records(&n2)?, s.header(&n2)?)))
@@ -2316,12 +2327,23 @@ impl Session {
                 Err(e) => return store_reply(&e),
             }
         } else {
-            let (name, _) = match self.entry_with(external, 'r', false).await {
+            // Cyrus: "Admins can do anything" (annotate.c, _annotate_may_fetch); others need r.
+            let right = if self.is_admin() { 'l' } else { 'r' };
+            let (name, entry) = match self.entry_with(external, right, false).await {
                 Ok(x) => x,
                 Err(r) => return r,
             };
             match self.st(move |s| s.mailbox_annotations(&name)).await {
-                Ok(a) => a,
+                Ok(mut a) => {
+                    // Cyrus derives the mailbox's unique id as a shared entry.
+                    a.push(mailstore::Annotation {
+                        entry: "/vendor/cmu/cyrus-imapd/uniqueid".into(),
+                        userid: String::new(),
+                        value: entry.uniqueid.as_str().as_bytes().to_vec(),
+                        modseq: Default::default(),
+                    });
+                    a
+                }
                 Err(e) => return store_reply(&e),
             }
         };
@@ -2429,8 +2451,28 @@ impl Session {
                         .await
                 }
                 Some((name, rights)) => {
-                    if who.is_empty() && !rights.has('n') {
-                        return no(DENIED);
+                    // Cyrus 3.6 (annotate.c, _annotate_may_store): admins may store anything;
+                    // others need `l r w` for a shared mailbox entry, plus `a` for the
+                    // server-side settings (archive, delete, expire, news2mail, sieve, squat).
+                    if who.is_empty() && !self.is_admin() {
+                        let admin_only = key
+                            .to_ascii_lowercase()
+                            .strip_prefix("/vendor/cmu/cyrus-imapd/")
+                            .is_some_and(|k| {
+                                matches!(
+                                    k,
+                                    "archive"
+                                        | "delete"
+                                        | "expire"
+                                        | "news2mail"
+                                        | "sieve"
+                                        | "squat"
+                                )
+                            });
+                        if !rights.has('r') || !rights.has('w') || (admin_only && !rights.has('a'))
+                        {
+                            return no(DENIED);
+                        }
                     }
                     if key.eq_ignore_ascii_case("/specialuse") {
                         for u in String::from_utf8_lossy(&value).split_whitespace() {

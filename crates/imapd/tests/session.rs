@@ -523,3 +523,99 @@ async fn binary_fetch_decodes_parts() {
     let r = c.cmd("FETCH 1 (BINARY.PEEK[9])").await;
     assert_eq!(r[0], "* 1 FETCH (BINARY[9] NIL)\r\n");
 }
+
+/// Cyrus 3.6.1 (checked against it): an admin may SETMETADATA a shared entry on any mailbox;
+/// others need `r` and `w` (not `n`), and `a` for server settings such as `expire`.
+#[tokio::test]
+async fn setmetadata_shared_rights_as_cyrus() {
+    let (_d, mut admin, srv) = setup().await;
+    admin.cmd("LOGIN admin secret").await;
+    admin.cmd("CREATE user/alice").await;
+    for (m, acl) in [("W", "lrw"), ("N", "lrn"), ("R", "lr")] {
+        admin.cmd(&format!("CREATE user/alice/{m}")).await;
+        admin.cmd(&format!("SETACL user/alice/{m} bob {acl}")).await;
+    }
+    assert_eq!(
+        admin
+            .cmd("SETMETADATA user/alice (/shared/comment \"x\")")
+            .await,
+        ["t OK Completed\r\n"]
+    );
+    let mut bob = login(&srv, "bob", "pw").await;
+    for (m, want) in [
+        ("W", "t OK Completed\r\n"),
+        ("N", "t NO Permission denied\r\n"),
+        ("R", "t NO Permission denied\r\n"),
+    ] {
+        let r = bob
+            .cmd(&format!(
+                "SETMETADATA \"Other Users/alice/{m}\" (/shared/comment \"y\")"
+            ))
+            .await;
+        assert_eq!(r, [want], "{m}");
+    }
+    let r = bob
+        .cmd("SETMETADATA \"Other Users/alice/W\" (/shared/vendor/cmu/cyrus-imapd/expire \"3\")")
+        .await;
+    assert_eq!(r, ["t NO Permission denied\r\n"]);
+    let r = bob
+        .cmd("SETMETADATA \"Other Users/alice/R\" (/private/comment \"mine\")")
+        .await;
+    assert_eq!(r, ["t OK Completed\r\n"]);
+}
+
+/// Cyrus 3.6.1 (checked against it): GETMETADATA shows the mailbox's unique id as the derived
+/// shared entry `/vendor/cmu/cyrus-imapd/uniqueid`; a delayed-delete copy (`DELETED/…`) opens
+/// only for admins (others: "Mailbox does not exist"; the admin without `r`: "Permission denied").
+#[tokio::test]
+async fn uniqueid_entry_and_deleted_copies_as_cyrus() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::simple(dir.path())).unwrap();
+    let pw = StaticPasswords::new()
+        .with("admin", b"secret")
+        .with("alice", b"pw");
+    let mut server = Server::for_tests(store, Arc::new(pw));
+    server.delete_delayed = true;
+    let srv = Arc::new(server);
+    let mut admin = login(&srv, "admin", "secret").await;
+    admin.cmd("CREATE user/alice").await;
+    admin.cmd("CREATE user/alice/Old").await;
+    let mut alice = login(&srv, "alice", "pw").await;
+    let r = alice.cmd("SELECT Old").await;
+    let id = r
+        .iter()
+        .find_map(|l| l.split("[MAILBOXID (").nth(1))
+        .and_then(|x| x.split(')').next())
+        .unwrap()
+        .to_owned();
+    alice.cmd("UNSELECT").await;
+    let r = admin
+        .cmd("GETMETADATA user/alice/Old (/shared/vendor/cmu/cyrus-imapd/uniqueid)")
+        .await;
+    assert_eq!(
+        r[0],
+        format!(
+            "* METADATA user/alice/Old (\"/shared/vendor/cmu/cyrus-imapd/uniqueid\" \"{id}\")\r\n"
+        )
+    );
+    assert_eq!(alice.cmd("DELETE Old").await, ["t OK Completed\r\n"]);
+    let r = admin.cmd("LIST \"\" \"DELETED/*\"").await;
+    let name = r[0].rsplit("\"/\" ").next().unwrap().trim_end().to_owned();
+    assert!(name.starts_with("DELETED/user/alice/Old/"), "{r:?}");
+    assert_eq!(
+        alice
+            .cmd(&format!("EXAMINE \"Shared Folders/{name}\""))
+            .await,
+        ["t NO Mailbox does not exist\r\n"]
+    );
+    assert_eq!(
+        admin.cmd(&format!("EXAMINE {name}")).await,
+        ["t NO Permission denied\r\n"]
+    );
+    let r = admin
+        .cmd(&format!(
+            "GETMETADATA {name} (/shared/vendor/cmu/cyrus-imapd/uniqueid)"
+        ))
+        .await;
+    assert!(r[0].contains(&format!("\"{id}\"")), "{r:?}");
+}

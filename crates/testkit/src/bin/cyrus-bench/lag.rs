@@ -122,10 +122,11 @@ pub(crate) struct LagResult {
     pub(crate) lmtp_median: f64,
 }
 
-fn small_message(i: usize) -> Vec<u8> {
+fn small_message(run: u64, i: usize) -> Vec<u8> {
+    // Unique Message-IDs across runs: duplicate suppression would drop repeats.
     let mut m = format!(
         "From: bench <bench@example.com>\r\nTo: rcpt@example.com\r\nSubject: lag {i}\r\n\
-         Message-ID: <lag-{i}-{}@bench.example>\r\nMIME-Version: 1.0\r\n\
+         Message-ID: <lag-{run}-{i}-{}@bench.example>\r\nMIME-Version: 1.0\r\n\
          Content-Type: text/plain\r\n\r\n",
         std::process::id()
     )
@@ -200,6 +201,7 @@ pub(crate) async fn measure(
     // i % users over connection (i % users) % CONNS, so each user's deliveries stay in order
     // (UIDs follow) while several connections keep up with the rate, as an MTA would.
     const CONNS: usize = 5;
+    let run = (rate * 1000.0) as u64 * 1_000_000 + count as u64;
     let t0 = Instant::now();
     let mut plan: Vec<Vec<(usize, Instant)>> = vec![Vec::new(); CONNS];
     {
@@ -224,7 +226,7 @@ pub(crate) async fn measure(
             for (i, due) in p {
                 tokio::time::sleep_until(due.into()).await;
                 let u = i % nusers;
-                let msg = stuff(&small_message(i));
+                let msg = stuff(&small_message(run, i));
                 let s = Instant::now();
                 last_start = last_start.max(s);
                 l.deliver(&[users_owned[u].as_str()], &msg).await?;

@@ -373,6 +373,12 @@ fn lag_section(rt: &tokio::runtime::Runtime, args: &Args, rep: &mut Report) -> R
     rep.line("|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
     for side in [Side::Cyrus, Side::Ours] {
+        // Diagnostics: BENCH_LAG_SIDES=ours (or cyrus) runs one pair only.
+        if let Ok(only) = std::env::var("BENCH_LAG_SIDES")
+            && !side.name().to_lowercase().contains(&only)
+        {
+            continue;
+        }
         eprintln!("[{}] lag: {} pair …", now(), side.name());
         let r = (|| -> Result<Vec<lag::LagResult>> {
             // Keep the instances alive for the whole measurement.

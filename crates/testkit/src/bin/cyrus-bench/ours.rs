@@ -238,5 +238,16 @@ impl Ours {
 impl Drop for Ours {
     fn drop(&mut self) {
         self.stop();
+        // Diagnostics: BENCH_KEEP=1 leaves the instance directory (logs, store) behind.
+        if std::env::var_os("BENCH_KEEP").is_some() {
+            let d = std::mem::replace(
+                &mut self._dir,
+                tempfile::Builder::new()
+                    .prefix("bench-ours-empty-")
+                    .tempdir()
+                    .unwrap_or_else(|_| tempfile::TempDir::new_in("/").expect("temp dir")),
+            );
+            eprintln!("kept {}", d.keep().display());
+        }
     }
 }

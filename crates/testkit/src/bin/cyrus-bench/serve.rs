@@ -56,7 +56,15 @@ pub(crate) async fn lmtp_bench(
     spec.folders.clear();
     spec.seed = 7 + rcpts as u64;
     spec.size_scale = scale;
-    let msgs: Vec<Vec<u8>> = (0..n).map(|i| stuff(&spec.message(0, i).body)).collect();
+    // Unique Message-IDs per run (duplicate suppression would otherwise drop repeats).
+    let tag = format!("Message-ID: <lmtp{rcpts}-");
+    let msgs: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let b = spec.message(0, i).body;
+            let s = String::from_utf8_lossy(&b).replacen("Message-ID: <", &tag, 1);
+            stuff(s.as_bytes())
+        })
+        .collect();
     let bytes: u64 = msgs.iter().map(|m| m.len() as u64).sum();
     let mut l = Lmtp::connect(lmtp).await?;
     let watch = Watch::start(Select::ChildrenOf {

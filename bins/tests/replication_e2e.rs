@@ -9,7 +9,8 @@
 //! subscribe/unsubscribe, ACLs with another user's seen state, quota and annotations; manual
 //! `sync_client -u`/`-m`/`-s`/`-A -z` and `-f` runs while the rolling client runs; the
 //! shutdown file ending the rolling client (it exits 0, the file is removed, master starts it
-//! again); the replica stopped while changes continue and restarted (it catches up). Plus two
+//! again); the replica stopped while changes continue and restarted (it catches up, and the
+//! rolling client never exited); then, without the DAEMON, `sync_client -R -1`. Plus two
 //! named channels at once, one replica ours and one Cyrus. Cyrus tests skip loudly when Cyrus
 //! is not installed.
 
@@ -242,10 +243,35 @@ async fn scenario(mut replica: Replica) {
         .await
         .unwrap();
     Box::pin(same("still rolling after the outage", &m, &replica, 10)).await;
+    // The rolling client rode out the outage: its only exit was the shutdown file's.
+    let exits: Vec<String> = m
+        .master_log()
+        .lines()
+        .filter(|l| l.contains("type:DAEMON name:syncclient") && l.contains("exited"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(exits.len(), 1, "{exits:#?}");
 
     drop(alice);
     let mut m = m;
+
+    // -1: without the rolling client, one pass over the pending log, then exit 0.
     m.stop();
+    m.drop_daemons();
+    m.start();
+    let mut alice = login(&m, "alice").await;
+    alice
+        .append("Jobs", &["\\Seen"], None, &msg(41))
+        .await
+        .unwrap();
+    alice.create("Once").await.unwrap();
+    drop(alice);
+    let log = m.root().join("config/sync/log");
+    assert!(log.exists(), "changes are logged");
+    m.sync_client_ok(&["-R", "-1"]);
+    assert!(!log.exists() && !log.with_file_name("log-run").exists());
+    Box::pin(same("sync_client -R -1", &m, &replica, 5)).await;
+
     assert!(
         !m.master_log().contains("signaled to death"),
         "{}",

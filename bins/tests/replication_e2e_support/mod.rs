@@ -245,6 +245,14 @@ impl OurInstance {
         }
     }
 
+    /// Takes the DAEMON section out of cyrus.conf (for the next [`Self::start`]).
+    pub(crate) fn drop_daemons(&self) {
+        let p = self.root().join("cyrus.conf");
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kept = text.split("DAEMON {").next().unwrap().to_owned();
+        std::fs::write(&p, kept).unwrap();
+    }
+
     /// Runs our sync_client with `-C conf` and `args`.
     pub(crate) fn sync_client(&self, args: &[&str]) -> Output {
         let out = Command::new(SYNC_CLIENT)

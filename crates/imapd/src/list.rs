@@ -166,8 +166,12 @@ impl Session {
             let mut names: BTreeSet<String> = sub_ext.keys().cloned().collect();
             if recursive || lsub {
                 // A parent of a subscribed name that matches is shown too (RFC 5258 §3.5;
-                // LSUB shows it \Noselect).
+                // LSUB shows it \Noselect, but only in place of a subscribed name the pattern
+                // does not reach, RFC 3501 §6.3.9: `LSUB "" *` lists no parents, as Cyrus).
                 for s in sub_ext.keys() {
+                    if lsub && !recursive && matches(s) {
+                        continue;
+                    }
                     let mut cur = s.as_str();
                     while let Some((parent, _)) = cur.rsplit_once(sep) {
                         if matches(parent) && !sub_ext.contains_key(parent) {

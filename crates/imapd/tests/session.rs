@@ -564,6 +564,50 @@ async fn setmetadata_shared_rights_as_cyrus() {
     assert_eq!(r, ["t OK Completed\r\n"]);
 }
 
+/// Found by bins/tests/sync_server_interop.rs comparing with Cyrus 3.6.1: the admin reads
+/// mailbox annotations without `r` ("Admins can do anything", annotate.c), and `LSUB "" *`
+/// lists only subscribed names (no unsubscribed parents), while `LSUB "" %` shows the parent
+/// `\Noselect` in place of a deeper subscription.
+#[tokio::test]
+async fn admin_getmetadata_and_lsub_parents_as_cyrus() {
+    let (_d, mut admin, srv) = setup().await;
+    admin.cmd("LOGIN admin secret").await;
+    admin.cmd("CREATE user/alice").await;
+    admin.cmd("CREATE user/alice/Archive").await;
+    admin.cmd("CREATE user/bob").await;
+    admin.cmd("SETACL user/alice/Archive bob lrs").await;
+    admin
+        .cmd("SETMETADATA user/alice/Archive (/shared/comment \"old\")")
+        .await;
+    let r = admin
+        .cmd("GETMETADATA user/alice/Archive /shared/comment")
+        .await;
+    assert_eq!(
+        r,
+        [
+            "* METADATA user/alice/Archive (\"/shared/comment\" \"old\")\r\n",
+            "t OK Completed\r\n"
+        ]
+    );
+    let mut bob = login(&srv, "bob", "pw").await;
+    bob.cmd("SUBSCRIBE \"Other Users/alice/Archive\"").await;
+    assert_eq!(
+        bob.cmd("LSUB \"\" *").await,
+        [
+            "* LSUB () \"/\" \"Other Users/alice/Archive\"\r\n",
+            "t OK Completed\r\n"
+        ]
+    );
+    let r = bob.cmd("LSUB \"\" \"Other Users/%\"").await;
+    assert_eq!(
+        r,
+        [
+            "* LSUB (\\Noselect) \"/\" \"Other Users/alice\"\r\n",
+            "t OK Completed\r\n"
+        ]
+    );
+}
+
 /// Cyrus 3.6.1 (checked against it): GETMETADATA shows the mailbox's unique id as the derived
 /// shared entry `/vendor/cmu/cyrus-imapd/uniqueid`; a delayed-delete copy (`DELETED/…`) opens
 /// only for admins (others: "Mailbox does not exist"; the admin without `r`: "Permission denied").

@@ -1,16 +1,37 @@
 #![allow(clippy::unwrap_used)]
-//! A real Cyrus 3.6 master (`sync_try_imap: no`) replicating into our `sync_server`, checked
-//! after every step against the master itself.
+//! A real Cyrus 3.6 master replicating into our replica, checked after every step against the
+//! master itself. The same scenario runs twice: into our `sync_server` (`sync_try_imap: no`,
+//! csync with the COMPRESS DEFLATE Cyrus always negotiates when offered) and into our `imapd`
+//! (`sync_try_imap: yes`, `sync_port` = our IMAP port: X-REPLICATION, SYNCAPPLY/SYNCGET; a
+//! 3.6.1 sync_client never compresses over IMAP and its `-z` then gives up). A counting proxy
+//! sits between the master and our replica.
 //!
-//! The oracle: the master also runs a Cyrus `sync_server` on its own data. After each step we
-//! ask both servers the same csync questions — `GET USER` for every user, `GET FULLMAILBOX` for
-//! every mailbox (every record: UID, MODSEQ, flags, INTERNALDATE, SIZE, GUID = SHA-1 of the
-//! body, annotations), `GET META`, `GET QUOTA` and `GET ANNOTATION` — and require identical
-//! answers (name, uniqueid, UIDVALIDITY, LAST_UID, HIGHESTMODSEQ, ACL, annotations, CRCs,
-//! seen, subscriptions, quotas, sieve mailbox). Bodies are also fetched back from our replica
-//! with `GET FETCH` and hashed.
+//! Steps: `sync_client -u` of a user with folders and flags, `-A` of four users, `-m` of one
+//! mailbox, `-s` (seen, subscriptions; sieve: the #sieve mailbox then travels with `-u`), `-z`,
+//! then rolling replication (`sync_client -r` from the master's cyrus.conf DAEMON) while the
+//! test delivers over LMTP, changes flags and seen state, expunges, creates, renames and deletes
+//! folders, (un)subscribes, sets ACLs, quotas, annotations and sieve scripts on the master —
+//! each visible on our replica within 15 s (about 4 s here). A second `-A` at the end may only
+//! compare: the proxy inflates what the client sent and finds no APPLY/RESTORE other than
+//! `APPLY CAPABILITIES`, and the bytes each way are bounded.
 //!
-//! Skips loudly when /usr/lib/cyrus/bin/sync_client is absent (CI installs it).
+//! Two oracles after every step:
+//! - csync: the master also runs a Cyrus `sync_server` on its own data; both servers get the
+//!   same `GET USER`/`GET META`/`GET MAILBOXES`/`GET FULLMAILBOX`/`GET QUOTA`/`GET ANNOTATION`
+//!   questions (name, uniqueid, UIDVALIDITY, LAST_UID, HIGHESTMODSEQ, ACL, annotations, CRCs,
+//!   every record: UID, MODSEQ, flags, INTERNALDATE, SIZE, GUID; seen, subscriptions, quotas,
+//!   the #sieve mailbox) and must answer identically.
+//! - IMAP: a [`ServerDump`] of the master read through its IMAP port and one of ours read
+//!   through OUR imapd (on the replica's imapd.conf): every mailbox (name, MAILBOXID, UIDVALIDITY,
+//!   UIDNEXT, HIGHESTMODSEQ, ACL, annotations, quota roots), every message (UID, flags,
+//!   INTERNALDATE, MODSEQ, size, SHA-1 of the bytes), seen state of non-owners, subscriptions,
+//!   quotas. Sieve: the master's scripts over its ManageSieve; ours from our mailstore (the
+//!   replicated `#sieve` mailbox: Subject = name, body = source, `\Flagged` = active), since
+//!   our imapd has no ManageSieve and IMAP cannot open #sieve. Left out on both sides:
+//!   the annotations `sharedseen`/`duplicatedeliver`, which Cyrus derives from mailbox
+//!   OPTIONS bits our mailstore does not model.
+//!
+//! Skips loudly when Cyrus (/usr/lib/cyrus/bin/sync_client) is absent (CI installs it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};

@@ -270,7 +270,34 @@ async fn scenario(mut replica: Replica) {
     assert!(log.exists(), "changes are logged");
     m.sync_client_ok(&["-R", "-1"]);
     assert!(!log.exists() && !log.with_file_name("log-run").exists());
-    Box::pin(same("sync_client -R -1", &m, &replica, 5)).await;
+    let d = Box::pin(same("sync_client -R -1", &m, &replica, 5)).await;
+    assert_readable(&d);
+    for n in [
+        "user/alice/Jobs",
+        "user/alice/WhileDown",
+        "user/alice/Lists2",
+        "user/alice/Once",
+    ] {
+        assert!(
+            d.mailboxes.contains_key(n),
+            "{n} missing: {:?}",
+            d.mailboxes.keys()
+        );
+    }
+    assert!(!d.mailboxes.contains_key("user/alice/Work"));
+    let inbox = &d.mailboxes["user/alice"];
+    assert!(inbox.messages.len() >= 8, "{inbox:?}");
+    assert_eq!(d.mailboxes["user/alice"].quotaroots, ["user/alice"]);
+    assert!(
+        d.mailboxes["user/alice/Jobs"]
+            .annotations
+            .contains_key("/shared/comment")
+    );
+    eprintln!(
+        "final dump: {} mailboxes, {} messages",
+        d.mailboxes.len(),
+        d.message_count()
+    );
 
     assert!(
         !m.master_log().contains("signaled to death"),
@@ -362,6 +389,11 @@ async fn two_channels() {
         .unwrap();
     alice.create("Both").await.unwrap();
     all_same("after one channel restarted", &m, &[&cyrus, &ours], 20).await;
+    for r in [&cyrus, &ours] {
+        let d = Box::pin(same("final", &m, r, 5)).await;
+        assert!(assert_readable(&d) >= 5);
+        assert!(d.mailboxes.contains_key("user/alice/Both"));
+    }
     drop(alice);
     m.stop();
     cyrus.stop();

@@ -367,10 +367,15 @@ pub(crate) fn dump_options() -> DumpOptions {
 
 /// Waits (up to `secs`) until the replica's dump equals the master's; panics with the
 /// differences otherwise.
-pub(crate) async fn same(step: &str, master: &OurInstance, replica: &Replica, secs: u64) {
+pub(crate) async fn same(
+    step: &str,
+    master: &OurInstance,
+    replica: &Replica,
+    secs: u64,
+) -> testkit::ServerDump {
     let t = Instant::now();
     let o = dump_options();
-    if let Err(e) = Box::pin(testkit::wait_for_same(
+    let dump = match Box::pin(testkit::wait_for_same(
         master.imap,
         replica.imap(),
         &o,
@@ -378,15 +383,32 @@ pub(crate) async fn same(step: &str, master: &OurInstance, replica: &Replica, se
     ))
     .await
     {
-        panic!(
+        Ok(d) => d,
+        Err(e) => panic!(
             "[{}] after step {step:?}: replica differs from master: {e:#}\n--- master log\n{}",
             replica.label(),
             master.master_log()
-        );
-    }
+        ),
+    };
     eprintln!(
         "[{}] step {step:?}: same after {:?}",
         replica.label(),
         t.elapsed()
     );
+    dump
+}
+
+/// Fails unless the (equal) dumps read every live mailbox without errors, so that equality
+/// is not that of two failures; returns the message count.
+pub(crate) fn assert_readable(d: &testkit::ServerDump) -> usize {
+    for (n, mb) in &d.mailboxes {
+        if !n.starts_with("DELETED/") {
+            assert!(mb.errors.is_empty(), "{n}: {:?}", mb.errors);
+            assert!(
+                mb.uniqueid.is_some() && mb.uidvalidity.is_some(),
+                "{n}: {mb:?}"
+            );
+        }
+    }
+    d.message_count()
 }

@@ -91,7 +91,7 @@ impl OurInstance {
         );
         let mut daemons = String::new();
         let conf_path = root.join("imapd.conf");
-        let c = conf_path.display();
+        let c = conf_path.display().to_string();
         for ch in channels {
             match &ch.name {
                 None => {
@@ -120,26 +120,32 @@ impl OurInstance {
         }
         let conf = base_conf(root, "ours-master", &extra);
         assert_eq!(conf, conf_path);
-        let imap = free_addr();
-        let lmtp = free_addr();
-        std::fs::write(
-            root.join("cyrus.conf"),
-            format!(
-                "SERVICES {{\n  imap cmd=\"{IMAPD} -C {c}\" listen=\"{imap}\"\n  \
-                 lmtp cmd=\"{LMTPD} -C {c} -a\" listen=\"{lmtp}\"\n}}\n\
-                 DAEMON {{\n{daemons}}}\n"
-            ),
-        )
-        .unwrap();
         let mut i = OurInstance {
             dir,
             conf,
-            imap,
-            lmtp: Some(lmtp),
+            imap: free_addr(),
+            lmtp: None,
             csync: None,
             master: None,
         };
-        i.start();
+        // Ports come from bind-and-release: another test may take one first, so retry.
+        for attempt in 0..3 {
+            let (imap, lmtp) = (free_addr(), free_addr());
+            (i.imap, i.lmtp) = (imap, Some(lmtp));
+            std::fs::write(
+                i.root().join("cyrus.conf"),
+                format!(
+                    "SERVICES {{\n  imap cmd=\"{IMAPD} -C {c}\" listen=\"{imap}\"\n  \
+                     lmtp cmd=\"{LMTPD} -C {c} -a\" listen=\"{lmtp}\"\n}}\n\
+                     DAEMON {{\n{daemons}}}\n"
+                ),
+            )
+            .unwrap();
+            if i.try_start() || attempt == 2 {
+                break;
+            }
+        }
+        assert!(i.master.is_some(), "{}", i.master_log());
         i
     }
 
@@ -151,26 +157,31 @@ impl OurInstance {
             .unwrap();
         let root = dir.path();
         let conf = base_conf(root, "ours-replica", "sync_log: 0\n");
-        let c = conf.display();
-        let imap = free_addr();
-        let csync = free_addr();
-        std::fs::write(
-            root.join("cyrus.conf"),
-            format!(
-                "SERVICES {{\n  imap cmd=\"{IMAPD} -C {c}\" listen=\"{imap}\"\n  \
-                 syncserver cmd=\"{SYNC_SERVER} -C {c}\" listen=\"{csync}\"\n}}\n"
-            ),
-        )
-        .unwrap();
+        let c = conf.display().to_string();
         let mut i = OurInstance {
             dir,
             conf,
-            imap,
+            imap: free_addr(),
             lmtp: None,
-            csync: Some(csync),
+            csync: None,
             master: None,
         };
-        i.start();
+        for attempt in 0..3 {
+            let (imap, csync) = (free_addr(), free_addr());
+            (i.imap, i.csync) = (imap, Some(csync));
+            std::fs::write(
+                i.root().join("cyrus.conf"),
+                format!(
+                    "SERVICES {{\n  imap cmd=\"{IMAPD} -C {c}\" listen=\"{imap}\"\n  \
+                     syncserver cmd=\"{SYNC_SERVER} -C {c}\" listen=\"{csync}\"\n}}\n"
+                ),
+            )
+            .unwrap();
+            if i.try_start() || attempt == 2 {
+                break;
+            }
+        }
+        assert!(i.master.is_some(), "{}", i.master_log());
         i
     }
 
@@ -182,8 +193,14 @@ impl OurInstance {
         std::fs::read_to_string(self.root().join("master.log")).unwrap_or_default()
     }
 
-    /// Starts `master` and waits for every listener.
+    /// Starts `master` and waits for every listener; panics if it does not come up.
     pub(crate) fn start(&mut self) {
+        assert!(self.try_start(), "master exited\n{}", self.master_log());
+    }
+
+    /// Starts `master` and waits (up to 30 s) for every listener; false (and no master) if
+    /// master exits first, e.g. because a port was taken.
+    pub(crate) fn try_start(&mut self) -> bool {
         assert!(self.master.is_none());
         let root = self.root().to_path_buf();
         let child = Command::new(MASTER)
@@ -202,16 +219,24 @@ impl OurInstance {
             .into_iter()
             .flatten()
             .collect();
+        let t = Instant::now();
         for a in addrs {
-            wait_until(&format!("{a} listening"), Duration::from_secs(30), || {
+            while TcpStream::connect(a).is_err() {
                 if let Some(c) = self.master.as_mut()
-                    && let Ok(Some(st)) = c.try_wait()
+                    && c.try_wait().ok().flatten().is_some()
                 {
-                    panic!("master exited: {st}\n{}", self.master_log());
+                    self.master = None;
+                    return false;
                 }
-                TcpStream::connect(a).is_ok()
-            });
+                assert!(
+                    t.elapsed() < Duration::from_secs(30),
+                    "{a} never came up\n{}",
+                    self.master_log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
+        true
     }
 
     /// SIGTERM to master; waits until it and its process group are gone.

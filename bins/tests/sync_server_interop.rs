@@ -939,6 +939,21 @@ fn scenario(via: Via, name: &str) {
     sync_client(&master, &["-v", "-u", "alice"]);
     sync_client(&master, &["-v", "-u", "carol"]);
     check.same("-s bob carol", all, shared);
+    // LSUB with `%` (a parent stands in for a deeper subscription) as the master answers it.
+    rt.block_on(async {
+        let mut lsubs = Vec::new();
+        for addr in [imap, replica.imap] {
+            let mut bob = ImapClient::proxy_to(addr, "bob", "admin", ADMIN_PW)
+                .await
+                .unwrap();
+            let mut seen = Vec::new();
+            for pat in ["%", "Other Users/%", "Other Users/*"] {
+                seen.push((pat, bob.lsub("", pat).await.unwrap()));
+            }
+            lsubs.push(seen);
+        }
+        assert_eq!(lsubs[0], lsubs[1], "bob's LSUB: master, then ours");
+    });
     let ours_sieve = replica.sieve(&["carol"]);
     assert!(
         ours_sieve

@@ -189,7 +189,11 @@ impl Session {
                 let item = visible.get(&n);
                 let subscribed = sub_ext.contains_key(&n);
                 if lsub {
-                    if !subscribed || item.is_none_or(|i| !i.selectable) {
+                    if !subscribed {
+                        // A stand-in parent: Cyrus 3.6.1 says `(\Noselect \HasChildren)`.
+                        attrs.push("\\Noselect".into());
+                        attrs.push("\\HasChildren".into());
+                    } else if item.is_none_or(|i| !i.selectable) {
                         attrs.push("\\Noselect".into());
                     }
                 } else {

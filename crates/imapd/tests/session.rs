@@ -567,7 +567,8 @@ async fn setmetadata_shared_rights_as_cyrus() {
 /// Found by bins/tests/sync_server_interop.rs comparing with Cyrus 3.6.1: the admin reads
 /// mailbox annotations without `r` ("Admins can do anything", annotate.c), and `LSUB "" *`
 /// lists only subscribed names (no unsubscribed parents), while `LSUB "" %` shows the parent
-/// `\Noselect` in place of a deeper subscription.
+/// `(\Noselect \HasChildren)` in place of a deeper subscription (both checked against Cyrus
+/// there).
 #[tokio::test]
 async fn admin_getmetadata_and_lsub_parents_as_cyrus() {
     let (_d, mut admin, srv) = setup().await;
@@ -602,7 +603,7 @@ async fn admin_getmetadata_and_lsub_parents_as_cyrus() {
     assert_eq!(
         r,
         [
-            "* LSUB (\\Noselect) \"/\" \"Other Users/alice\"\r\n",
+            "* LSUB (\\Noselect \\HasChildren) \"/\" \"Other Users/alice\"\r\n",
             "t OK Completed\r\n"
         ]
     );

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 fn main() -> anyhow::Result<()> {
+    net::tune_allocator();
     let args = net::ServiceArgs::parse()?;
     net::init_tracing("imapd", args.debug);
     for flag in &args.rest {

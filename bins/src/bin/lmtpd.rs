@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 fn main() -> anyhow::Result<()> {
+    net::tune_allocator();
     let args = net::ServiceArgs::parse()?;
     net::init_tracing("lmtpd", args.debug);
     let mut preauth = false;

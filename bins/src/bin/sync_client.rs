@@ -243,6 +243,7 @@ fn install_signals(stop: Arc<AtomicBool>) {
 }
 
 fn main() -> ExitCode {
+    net::tune_allocator();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let a = match parse_args(&argv) {
         ParseOutcome::Ok(a) => a,

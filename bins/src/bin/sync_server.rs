@@ -14,6 +14,7 @@ use config::Opt;
 use replication::server::session::{SessionConfig, options_from_conf, serve_listener};
 
 fn main() -> anyhow::Result<()> {
+    net::tune_allocator();
     let args = net::ServiceArgs::parse()?;
     net::init_tracing("sync_server", args.debug);
     for flag in &args.rest {

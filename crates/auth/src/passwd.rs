@@ -239,6 +239,19 @@ impl PasswdFile {
         }
     }
 
+    /// The password file a server uses: `sasl_sasldb_path` when set (non-empty), else
+    /// `<configdirectory>/passwd`, with the server's `servername` as the default realm (as
+    /// Cyrus's SASL realm). Callers pass the option values.
+    pub fn for_server(
+        config_directory: &Path,
+        sasldb_path: Option<&str>,
+        servername: &str,
+    ) -> Self {
+        let sasldb = sasldb_path.filter(|s| !s.is_empty()).map(Path::new);
+        PasswdFile::new(passwd_path(config_directory, sasldb))
+            .with_default_realm(Some(servername.to_owned()))
+    }
+
     /// Set the realm tried first for logins without `@` (see the module docs).
     pub fn with_default_realm(mut self, realm: Option<String>) -> Self {
         self.default_realm = realm.filter(|r| !r.is_empty());

@@ -20,7 +20,6 @@ mod search;
 mod selected;
 mod session;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,15 +88,11 @@ impl Server {
             .string(Opt::Servername)
             .map(str::to_owned)
             .unwrap_or_else(hostname);
-        let sasldb = conf
-            .sasl_option("sasldb_path")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from);
-        let path = auth::passwd::passwd_path(
+        let passwords = PasswdFile::for_server(
             std::path::Path::new(conf.config_directory()),
-            sasldb.as_deref(),
+            conf.sasl_option("sasldb_path"),
+            &servername,
         );
-        let passwords = PasswdFile::new(path).with_default_realm(Some(servername.clone()));
         let tls = net::TlsAcceptor::from_conf(conf).map_err(|e| e.to_string())?;
         let replication = Arc::new(replication::server::session::options_from_conf(
             conf,

@@ -128,14 +128,11 @@ impl Server {
         preauth: bool,
     ) -> Result<Server, net::TlsError> {
         let cfg = LmtpConfig::from_conf(conf, preauth);
-        let sasldb = conf
-            .sasl_option("sasldb_path")
-            .map(std::path::PathBuf::from);
-        let passwd = PasswdFile::new(auth::passwd::passwd_path(
+        let passwd = PasswdFile::for_server(
             std::path::Path::new(conf.config_directory()),
-            sasldb.as_deref(),
-        ))
-        .with_default_realm(Some(cfg.servername.clone()));
+            conf.sasl_option("sasldb_path"),
+            &cfg.servername,
+        );
         Ok(Server {
             admins: Arc::new(Admins::parse(conf.string(Opt::Admins).unwrap_or(""))),
             passwd: Arc::new(passwd),

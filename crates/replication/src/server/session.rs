@@ -45,17 +45,20 @@ impl std::fmt::Debug for SessionConfig {
 /// `allowplaintext`, `sasl_mech_list`, `allowusermoves`, `failedloginpause`, the password
 /// file (`<configdirectory>/passwd` or `sasl_sasldb_path`).
 pub fn options_from_conf(conf: &ImapdConf, tls_available: bool) -> ServerOptions {
-    let sasldb = conf.sasl_option("sasldb_path").map(Path::new);
-    let path = auth::passwd::passwd_path(Path::new(conf.config_directory()), sasldb);
     let servername = conf
         .string(Opt::Servername)
         .map(str::to_owned)
         .unwrap_or_else(local_hostname);
+    let passwords = PasswdFile::for_server(
+        Path::new(conf.config_directory()),
+        conf.sasl_option("sasldb_path"),
+        &servername,
+    );
     ServerOptions {
         servername,
         version: "3.6.1".to_owned(),
         admins: Admins::parse(conf.string(Opt::Admins).unwrap_or("")),
-        passwords: Arc::new(PasswdFile::new(path)),
+        passwords: Arc::new(passwords),
         allow_plaintext: conf.switch(Opt::Allowplaintext),
         sasl_mech_list: conf.sasl_option("mech_list").map(str::to_owned),
         tls_available,

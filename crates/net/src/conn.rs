@@ -10,7 +10,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_compression::tokio::bufread::DeflateDecoder;
-use async_compression::tokio::write::DeflateEncoder;
 use tokio::io::{AsyncRead, AsyncWrite, BufReader, DuplexStream, ReadBuf, ReadHalf, WriteHalf};
 use tokio::net::{TcpStream, UnixStream};
 
@@ -31,7 +30,7 @@ enum Inner {
 /// RFC 4978: raw DEFLATE (no zlib header) in each direction, every flush a sync flush.
 struct Deflate {
     reader: DeflateDecoder<BufReader<ReadHalf<Inner>>>,
-    writer: DeflateEncoder<WriteHalf<Inner>>,
+    writer: crate::deflate::DeflateWriter<WriteHalf<Inner>>,
 }
 
 /// A connection: TCP, UNIX-domain or in-memory, possibly under TLS and/or DEFLATE.
@@ -166,7 +165,7 @@ impl Conn {
         let (r, w) = tokio::io::split(inner);
         let mut reader = DeflateDecoder::new(BufReader::new(r));
         reader.multiple_members(true);
-        let writer = DeflateEncoder::with_quality(w, async_compression::Level::Fastest);
+        let writer = crate::deflate::DeflateWriter::new(w);
         self.inner = Inner::Deflate(Box::new(Deflate { reader, writer }));
         self.compressed = true;
     }
@@ -293,6 +292,44 @@ mod tests {
             assert_eq!(&ack, b"ack\r\n");
         }
         assert!(a.is_compressed());
+    }
+
+    /// Large text-like writes, each followed by a flush: the peer can always read all of it
+    /// (a sync flush that returns early would leave the peer waiting for ever).
+    #[tokio::test]
+    async fn compressed_flush_delivers_everything_written() {
+        let (mut a, mut b) = Conn::pair();
+        a.start_compress();
+        b.start_compress();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"APPLY MESSAGE %{default 0123456789abcdef} \r\n";
+        let mut got = vec![0u8; 400_001];
+        for _ in 0..60 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 1 + (seed % 400_000) as usize;
+            let piece: Vec<u8> = (0..len)
+                .map(|j| {
+                    alphabet[((j as u64).wrapping_mul(seed | 1) >> 9) as usize % alphabet.len()]
+                })
+                .collect();
+            let writer = async {
+                a.write_all(&piece).await.unwrap();
+                a.flush().await.unwrap();
+            };
+            let read = async {
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(20),
+                    b.read_exact(&mut got[..len]),
+                )
+                .await
+                .expect("peer still waiting for flushed data")
+                .unwrap();
+            };
+            tokio::join!(writer, read);
+            assert!(got[..len] == piece[..]);
+        }
     }
 
     /// What we send decodes with plain zlib raw inflate (as Cyrus's prot layer does), and what

@@ -11,6 +11,7 @@
 mod alloc;
 mod args;
 mod conn;
+mod deflate;
 mod listener;
 mod serve;
 mod tls;

@@ -561,7 +561,7 @@ impl SyncConn {
         let w = self.raw.try_clone()?;
         self.reader = Box::new(flate2::read::DeflateDecoder::new(r));
         let enc: Box<dyn Write + Send> =
-            Box::new(flate2::write::DeflateEncoder::new(w, Compression::fast()));
+            Box::new(super::deflate::SyncDeflate::new(w, Compression::fast()));
         self.writer = Tee {
             inner: BufWriter::with_capacity(64 << 10, enc),
             on: self.trace,

@@ -18,6 +18,7 @@
 //! terminal; the sync cache (`sync_cache_db_path`) and SIEVE-MAILBOX mode are not used.
 
 pub mod conn;
+mod deflate;
 pub mod engine;
 pub mod error;
 pub mod meta;

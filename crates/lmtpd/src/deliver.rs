@@ -316,14 +316,19 @@ pub fn deliver(
     out
 }
 
-/// The first `Message-ID` header field of a stored message (unfolded, trimmed), read from the
-/// header only (at most 64 KiB). `None` if absent, empty or unreadable.
+/// The duplicate-suppression key of a stored message, as Cyrus 3.6 keys it (`lmtpd.c`
+/// `deliver_mailbox`: message id, mailbox, and the `Date` header): the first `Message-ID`
+/// (unfolded, trimmed) followed by the first `Date` when present. Read from the header only
+/// (at most 64 KiB). `None` if there is no Message-ID, or the file is unreadable.
 fn message_id_of(path: &std::path::Path) -> Option<String> {
     use std::io::{BufRead as _, Read as _};
     let f = std::fs::File::open(path).ok()?;
     let mut r = std::io::BufReader::new(f.take(64 * 1024));
     let mut line = Vec::new();
-    let mut value: Option<String> = None;
+    let mut id: Option<String> = None;
+    let mut date: Option<String> = None;
+    // Which field the current folded line continues: 1 = Message-ID, 2 = Date.
+    let mut current = 0u8;
     loop {
         line.clear();
         if r.read_until(b'\n', &mut line).ok()? == 0 {
@@ -335,19 +340,56 @@ fn message_id_of(path: &std::path::Path) -> Option<String> {
             break;
         }
         if text.starts_with([' ', '\t']) {
-            if let Some(v) = value.as_mut() {
-                v.push_str(text);
-            }
+            match current {
+                1 => id.as_mut().map(|v| v.push_str(text)),
+                2 => date.as_mut().map(|v| v.push_str(text)),
+                _ => None,
+            };
             continue;
         }
-        if value.is_some() {
-            break;
-        }
-        if let Some((name, rest)) = text.split_once(':')
-            && name.eq_ignore_ascii_case("message-id")
-        {
-            value = Some(rest.to_owned());
+        current = 0;
+        if let Some((name, rest)) = text.split_once(':') {
+            if name.eq_ignore_ascii_case("message-id") && id.is_none() {
+                id = Some(rest.to_owned());
+                current = 1;
+            } else if name.eq_ignore_ascii_case("date") && date.is_none() {
+                date = Some(rest.to_owned());
+                current = 2;
+            }
         }
     }
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    let id = id.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+    Some(
+        match date.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()) {
+            Some(d) => format!("{id} {d}"),
+            None => id,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::message_id_of;
+
+    fn key(text: &str) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m");
+        std::fs::write(&p, text).unwrap();
+        message_id_of(&p)
+    }
+
+    /// Cyrus keys duplicates by Message-ID and Date: a resent message with a new Date is
+    /// delivered again; the same message twice is not.
+    #[test]
+    fn duplicate_key_is_message_id_and_date() {
+        let a = key("Message-ID: <1@x>\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n");
+        let b = key("Date: Sat, 28 Nov 2026 11:00:00 +0000\r\nMessage-ID:\r\n <1@x>\r\n\r\nb\r\n");
+        let c = key("Message-ID: <1@x>\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\r\nother\r\n");
+        assert_eq!(a.as_deref(), Some("<1@x> Sat, 28 Nov 2026 10:00:00 +0000"));
+        assert_ne!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(key("Message-ID: <2@x>\r\n\r\n").as_deref(), Some("<2@x>"));
+        assert_eq!(key("Subject: none\r\n\r\nMessage-ID: <3@x>\r\n"), None);
+    }
 }

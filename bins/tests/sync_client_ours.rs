@@ -343,3 +343,22 @@ fn rolling_unuser_unmailbox_and_periodic_restart() {
     let _ = c.kill();
     let _ = c.wait();
 }
+
+/// `-L`: the same sync with the LOCAL_ forms of the commands (csync §5: the replica applies
+/// them without logging them for onward replication); the protocol trace of `-v -v` shows
+/// them, and the replica ends identical.
+#[test]
+fn capital_l_uses_local_commands() {
+    let r = OurReplica::start();
+    let m = Master::new(&r.addr.to_string(), "");
+    populate(&m);
+    let out = m.sync_client(&["-v", "-v", "-L", "-A"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("LOCAL_MAILBOX"), "no LOCAL_MAILBOX in the trace:\n{err}");
+    assert!(
+        !err.contains("APPLY MAILBOX"),
+        "plain APPLY MAILBOX sent with -L:\n{err}"
+    );
+    assert_same(&m, &r);
+}

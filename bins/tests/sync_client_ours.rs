@@ -355,7 +355,10 @@ fn capital_l_uses_local_commands() {
     let out = m.sync_client(&["-v", "-v", "-L", "-A"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("LOCAL_MAILBOX"), "no LOCAL_MAILBOX in the trace:\n{err}");
+    assert!(
+        err.contains("LOCAL_MAILBOX"),
+        "no LOCAL_MAILBOX in the trace:\n{err}"
+    );
     assert!(
         !err.contains("APPLY MAILBOX"),
         "plain APPLY MAILBOX sent with -L:\n{err}"

@@ -365,3 +365,33 @@ fn capital_l_uses_local_commands() {
     );
     assert_same(&m, &r);
 }
+
+/// On a terminal, `-A` shows its progress (items, mailboxes, bytes sent) on one line that it
+/// rewrites, ending with a final "done" line; off a terminal it prints none of it.
+#[test]
+fn progress_on_a_terminal_only() {
+    let r = OurReplica::start();
+    let m = Master::new(&r.addr.to_string(), "");
+    populate(&m);
+    let cmd = format!(
+        "{} -C {} -A",
+        env!("CARGO_BIN_EXE_sync_client"),
+        m.conf.display()
+    );
+    // util-linux `script` runs the command on a pseudo-terminal.
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(" mailboxes, "), "{text}");
+    assert!(text.contains(" MiB sent, "), "{text}");
+    assert!(text.contains("s: done"), "{text}");
+    assert!(text.contains("[1/"), "{text}");
+    assert_same(&m, &r);
+
+    let plain = m.sync_client(&["-A"]);
+    assert_eq!(plain.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("MiB sent"));
+}

@@ -207,9 +207,19 @@ struct Tee<W: Write> {
     on: bool,
 }
 
+/// Protocol bytes this process has sent to replicas (before compression), for the progress
+/// display of `-A`/`-u`.
+static SENT_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Bytes of csync sent so far by this process (uncompressed).
+pub fn bytes_sent() -> u64 {
+    SENT_BYTES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl<W: Write> Write for Tee<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
+        SENT_BYTES.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         if self.on {
             let _ = io::stderr().write_all(&buf[..n]);
         }

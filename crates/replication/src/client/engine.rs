@@ -82,6 +82,14 @@ impl UserState {
     }
 }
 
+/// Mailboxes compared (and updated where needed) by this process, for the progress display.
+static MAILBOXES_DONE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Mailboxes this process has compared with the replica so far.
+pub fn mailboxes_done() -> u64 {
+    MAILBOXES_DONE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A local mailbox read in one snapshot.
 struct LocalMailbox {
     entry: MailboxEntry,
@@ -455,6 +463,7 @@ impl Engine<'_> {
         needs_upload: &HashSet<(String, Guid)>,
         uploaded: &mut HashSet<(String, Guid)>,
     ) -> Result<(), SyncErr> {
+        MAILBOXES_DONE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if entry.mbtype.intermediate {
             let m = MailboxApply::Intermediate(IntermediateMailbox {
                 uniqueid: entry.uniqueid.clone(),

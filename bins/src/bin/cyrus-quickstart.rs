@@ -315,20 +315,21 @@ fn lmtp_deliver(port: u16, rcpt: &str, message: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What differs between master and replica right now.
-struct Status {
-    queued: usize,
-    behind: Vec<String>,
+/// Records waiting in the master's sync log (cheap: two small files).
+fn queued(master: &Instance) -> usize {
+    let sync = master.store.config().sync_log.config_dir.join("sync");
+    ["log", "log-run"]
+        .iter()
+        .map(|f| {
+            fs::read_to_string(sync.join(f))
+                .map(|s| s.lines().count())
+                .unwrap_or(0)
+        })
+        .sum()
 }
 
-fn status(master: &Instance, replica: &Instance) -> anyhow::Result<Status> {
-    let sync = master.store.config().sync_log.config_dir.join("sync");
-    let mut queued = 0;
-    for f in ["log", "log-run"] {
-        queued += fs::read_to_string(sync.join(f))
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
-    }
+/// The mailboxes not yet identical on the replica (reads every mailbox's state on both sides).
+fn behind(master: &Instance, replica: &Instance) -> anyhow::Result<Vec<String>> {
     let mut behind = Vec::new();
     for entry in master.store.list_all_entries()? {
         if entry.mbtype.deleted {
@@ -355,7 +356,7 @@ fn status(master: &Instance, replica: &Instance) -> anyhow::Result<Status> {
             behind.push(entry.name.as_str().to_owned());
         }
     }
-    Ok(Status { queued, behind })
+    Ok(behind)
 }
 
 struct Args {
@@ -536,6 +537,7 @@ async fn monitor(
     let mut behind_since: Option<Instant> = None;
     let mut last_caught_up: Option<(Duration, Instant)> = None;
     let mut last_key = String::new();
+    let mut last_behind: Vec<String> = Vec::new();
     let mut tick = tokio::time::interval(interval.min(Duration::from_millis(250)));
     let mut last_print = Instant::now() - interval;
     loop {
@@ -556,9 +558,14 @@ async fn monitor(
                 );
             }
         }
-        let st = status(master, replica)?;
+        let queued = queued(master);
         let now = Instant::now();
-        match (st.behind.is_empty(), behind_since) {
+        let print_due = now - last_print >= interval;
+        // The full comparison only while something is moving, or when a line is due.
+        if queued > 0 || behind_since.is_some() || print_due {
+            last_behind = behind(master, replica)?;
+        }
+        match (last_behind.is_empty(), behind_since) {
             (false, None) => behind_since = Some(now),
             (true, Some(t0)) => {
                 last_caught_up = Some((now - t0, now));
@@ -566,17 +573,17 @@ async fn monitor(
             }
             _ => {}
         }
-        if now - last_print < interval {
+        if !print_due {
             continue;
         }
         last_print = now;
-        let state = if st.behind.is_empty() {
+        let state = if last_behind.is_empty() {
             "replica identical".to_owned()
         } else {
             format!(
                 "{} mailbox(es) differ ({})",
-                st.behind.len(),
-                st.behind
+                last_behind.len(),
+                last_behind
                     .iter()
                     .take(3)
                     .cloned()
@@ -592,9 +599,9 @@ async fn monitor(
             ),
             None => "no change replicated yet this run".to_owned(),
         };
-        let line = format!("[status] queued {} record(s); {state}; {last}", st.queued);
+        let line = format!("[status] queued {} record(s); {state}; {last}", queued);
         // Off a terminal, print a line only when the state changes (not every "N s ago").
-        let key = format!("{} {state} {:?}", st.queued, last_caught_up.map(|l| l.1));
+        let key = format!("{} {state} {:?}", queued, last_caught_up.map(|l| l.1));
         if tty {
             print!("\r{line:<110}");
             std::io::stdout().flush()?;

@@ -16,6 +16,8 @@ use tokio::io::AsyncWrite;
 const SYNC_MARKER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Compressed output buffered before `poll_write` waits for the socket.
 const HIGH_WATER: usize = 256 * 1024;
+/// Input compressed per `poll_write`.
+const CHUNK: usize = 64 * 1024;
 
 /// Raw DEFLATE (RFC 1951, no zlib header) over `W`.
 pub(crate) struct DeflateWriter<W> {
@@ -91,11 +93,14 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for DeflateWriter<W> {
         if this.out.len() - this.sent >= HIGH_WATER {
             ready!(this.poll_drain(cx))?;
         }
-        this.compress(buf, FlushCompress::None)?;
-        if !buf.is_empty() {
+        // Take at most one chunk per call, so a large write_all (a message body) never makes
+        // the compressed backlog larger than HIGH_WATER plus one chunk.
+        let take = &buf[..buf.len().min(CHUNK)];
+        this.compress(take, FlushCompress::None)?;
+        if !take.is_empty() {
             this.dirty = true;
         }
-        Poll::Ready(Ok(buf.len()))
+        Poll::Ready(Ok(take.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
